@@ -1,0 +1,29 @@
+//! Backend-specific spellings for the few column types that differ.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// Replaces the placeholders of a DDL template with this backend's types and
+/// runs every `;`-separated statement in it.
+///
+/// - `{id}`: identifiers compare byte by byte on both databases (SPEC §2), so
+///   PostgreSQL gets the `"C"` collation; SQLite's default is already binary.
+/// - `{ts}`: `timestamptz` on PostgreSQL; SQLite stores RFC 3339 text in a
+///   fixed UTC offset, which sorts chronologically.
+/// - `{json}`: `jsonb` on PostgreSQL, JSON text on SQLite.
+pub async fn run(manager: &SchemaManager<'_>, template: &str) -> Result<(), DbErr> {
+    let backend = manager.get_database_backend();
+    let (id, ts, json) = match backend {
+        DbBackend::Postgres => ("TEXT COLLATE \"C\"", "TIMESTAMPTZ", "JSONB"),
+        _ => ("TEXT", "TEXT", "TEXT"),
+    };
+    let sql = template
+        .replace("{id}", id)
+        .replace("{ts}", ts)
+        .replace("{json}", json);
+    let connection = manager.get_connection();
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        connection.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}

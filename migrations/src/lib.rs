@@ -1,0 +1,18 @@
+//! Database migrations for sessiongraph, shared verbatim by SQLite and PostgreSQL.
+//!
+//! Each migration is plain SQL with a handful of backend-specific type names
+//! substituted in (see [`ddl`]), so the schema reads like the schema it is.
+
+pub use sea_orm_migration::prelude::*;
+
+mod ddl;
+mod m20261126_000001_create_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_tables::Migration)]
+    }
+}

@@ -1,0 +1,96 @@
+//! Connecting to the database and keeping its schema current.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sessiongraph_migrations::{Migrator, MigratorTrait};
+
+/// The embedded default: a SQLite file next to where the binary runs.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://sessiongraph.db?mode=rwc";
+
+/// Arbitrary but fixed key for the advisory lock that serialises migrations
+/// when several gateway processes start at once on one PostgreSQL database.
+const MIGRATION_LOCK_KEY: i64 = 0x5e55_1011_6a9f;
+
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .map_sqlx_sqlite_opts(|opts| {
+            // WAL lets readers run while an import writes; NORMAL sync is
+            // durable across application crashes, which is what WAL needs.
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    Database::connect(options).await
+}
+
+/// Applies pending migrations. Concurrent starts (several gateway
+/// processes, or `migrate` beside `serve`) wait for each other instead of
+/// racing: PostgreSQL takes an advisory lock, SQLite an immediate (write)
+/// transaction. Either lock ends with the transaction, so a crash
+/// mid-migration cannot leave it held.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+        ))
+        .await?;
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
+}
+
+/// A transaction that will write: on SQLite it takes the write lock at
+/// `BEGIN`, so it waits (busy timeout) rather than failing halfway when
+/// another writer is active.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.ping().await
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// True when no table holds a row: a database nobody has loaded yet.
+pub async fn is_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    use crate::entities::{application, session, user, user_agent};
+    Ok(application::Entity::find().count(db).await? == 0
+        && user::Entity::find().count(db).await? == 0
+        && user_agent::Entity::find().count(db).await? == 0
+        && session::Entity::find().count(db).await? == 0)
+}

@@ -1,0 +1,113 @@
+//! The HTTP edge: builds the router and runs it until told to stop.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::db;
+use crate::import;
+use crate::seed::{self, SeedOptions};
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub database_url: String,
+    /// Seed the demo dataset into an empty database (only the embedded default).
+    pub load_demo_data: bool,
+    pub listen: SocketAddr,
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Connects, migrates, and binds; port 0 picks a free port (tests).
+    pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database_url)
+            .await
+            .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
+        db::migrate(&db).await.context("migrating the database")?;
+        if config.load_demo_data && db::is_empty(&db).await? {
+            let summary = import::store(&db, &seed::generate(&SeedOptions::demo()))
+                .await
+                .map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
+            tracing::info!(%summary, "fresh embedded database: loaded the demo dataset");
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        Ok(Application {
+            listener,
+            router: router(AppState { db }),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check: database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,204 @@
+//! Shared test fixtures: a fresh database per test on SQLite and, when
+//! `TEST_DATABASE_URL` is set, on PostgreSQL; the real binary; a real server.
+
+use std::path::Path;
+use std::process::Output;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use serde_json::Value;
+use sessiongraph::dataset::{Application, Dataset, Session, User, UserAgent};
+use sessiongraph::entities::{application, session, user, user_agent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One test's own database, created empty (not even migrated).
+pub struct TestDb {
+    pub url: String,
+    #[allow(dead_code)] // for tests that differ by backend
+    pub backend: Backend,
+    // Keeps the SQLite file's directory alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A fresh database, or `None` for PostgreSQL when `TEST_DATABASE_URL`
+    /// is not set (the test then says so and passes vacuously).
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Some(TestDb { url, backend, _dir: Some(dir) })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL run");
+                    return None;
+                };
+                let name = format!("sgtest_{}", unique_suffix());
+                let admin = sea_orm::Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+                Some(TestDb { url: format!("{base}/{name}"), backend, _dir: None })
+            }
+        }
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        sessiongraph::db::connect(&self.url).await.expect("connect to test database")
+    }
+
+    pub async fn migrated(&self) -> DatabaseConnection {
+        let db = self.connect().await;
+        sessiongraph::db::migrate(&db).await.expect("migrate");
+        db
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs one test body on each backend as separate test cases, so both run
+/// in parallel and a failure names its database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    if let Some(db) = $crate::helpers::TestDb::new($crate::helpers::Backend::Sqlite).await {
+                        super::$name(db).await;
+                    }
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(db) = $crate::helpers::TestDb::new($crate::helpers::Backend::Postgres).await {
+                        super::$name(db).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// Runs the real `sessiongraph` binary against a test database.
+pub async fn sessiongraph(db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"));
+    command
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("spawn sessiongraph");
+    if let Some(mut pipe) = child.stdin.take() {
+        if let Some(bytes) = stdin {
+            pipe.write_all(bytes).await.expect("write stdin");
+        }
+        drop(pipe);
+    }
+    child.wait_with_output().await.expect("run sessiongraph")
+}
+
+/// `sessiongraph import` of a JSON value, through a file.
+pub async fn import_json(db: &TestDb, document: &Value) -> Output {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), serde_json::to_vec(document).expect("json")).expect("write document");
+    import_file(db, file.path()).await
+}
+
+pub async fn import_file(db: &TestDb, path: &Path) -> Output {
+    let path = path.to_str().expect("utf-8 path");
+    sessiongraph(db, &["import", path], None).await
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The example document that ships with DATASET.md.
+pub fn example_document() -> Value {
+    serde_json::from_str(include_str!("../fixtures/example_dataset.json")).expect("example fixture")
+}
+
+/// Everything stored, as dataset records ordered by id: two snapshots are
+/// equal exactly when the database holds the same records.
+pub async fn snapshot(db: &DatabaseConnection) -> Dataset {
+    Dataset {
+        applications: application::Entity::find()
+            .order_by_asc(application::Column::Id)
+            .all(db)
+            .await
+            .expect("read applications")
+            .into_iter()
+            .map(Application::from_model)
+            .collect(),
+        users: user::Entity::find()
+            .order_by_asc(user::Column::Id)
+            .all(db)
+            .await
+            .expect("read users")
+            .into_iter()
+            .map(User::from_model)
+            .collect(),
+        user_agents: user_agent::Entity::find()
+            .order_by_asc(user_agent::Column::Id)
+            .all(db)
+            .await
+            .expect("read user agents")
+            .into_iter()
+            .map(UserAgent::from_model)
+            .collect(),
+        sessions: session::Entity::find()
+            .order_by_asc(session::Column::Id)
+            .all(db)
+            .await
+            .expect("read sessions")
+            .into_iter()
+            .map(Session::from_model)
+            .collect(),
+    }
+}
+
+/// A dataset sorted like [`snapshot`], for comparing with what was stored.
+pub fn sorted(mut dataset: Dataset) -> Dataset {
+    dataset.applications.sort_by(|a, b| a.id.cmp(&b.id));
+    dataset.users.sort_by(|a, b| a.id.cmp(&b.id));
+    dataset.user_agents.sort_by(|a, b| a.id.cmp(&b.id));
+    dataset.sessions.sort_by(|a, b| a.id.cmp(&b.id));
+    dataset
+}
+
+/// `(id, depth, root_id)` of every stored session, ordered by id.
+pub async fn tree_positions(db: &DatabaseConnection) -> Vec<(String, i32, String)> {
+    session::Entity::find()
+        .order_by_asc(session::Column::Id)
+        .all(db)
+        .await
+        .expect("read sessions")
+        .into_iter()
+        .map(|s| (s.id, s.depth, s.root_id))
+        .collect()
+}

@@ -1,0 +1,43 @@
+//! The HTTP edge as a client meets it: a real server on a random port.
+
+use sessiongraph::server::{Application, ServerConfig};
+
+use crate::helpers::*;
+
+async fn health_and_readiness(db: TestDb) {
+    let app = Application::build(ServerConfig {
+        database_url: db.url.clone(),
+        load_demo_data: false,
+        listen: "127.0.0.1:0".parse().expect("address"),
+    })
+    .await
+    .expect("build server");
+    let address = app.address();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let health = client.get(format!("http://{address}/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status(), 200);
+    let ready = client.get(format!("http://{address}/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 200);
+    // A database the user named is never filled with demo data.
+    assert!(sessiongraph::db::is_empty(&db.connect().await).await.expect("is_empty"));
+}
+
+async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
+    let build = || {
+        Application::build(ServerConfig {
+            database_url: db.url.clone(),
+            load_demo_data: true,
+            listen: "127.0.0.1:0".parse().expect("address"),
+        })
+    };
+    let app = build().await.expect("build server");
+    drop(app);
+    let first = snapshot(&db.connect().await).await;
+    assert!(!first.sessions.is_empty(), "demo data was not loaded");
+    let app = build().await.expect("build server again");
+    drop(app);
+    assert_eq!(snapshot(&db.connect().await).await, first);
+}
+
+crate::on_both_databases!(health_and_readiness, demo_data_loads_only_into_an_empty_database);
