@@ -32,7 +32,11 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                Some(TestDb { url, backend, _dir: Some(dir) })
+                Some(TestDb {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                })
             }
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
@@ -40,20 +44,31 @@ impl TestDb {
                     return None;
                 };
                 let name = format!("sgtest_{}", unique_suffix());
-                let admin = sea_orm::Database::connect(admin_url.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                let admin = sea_orm::Database::connect(admin_url.as_str())
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
-                Some(TestDb { url: format!("{base}/{name}"), backend, _dir: None })
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin_url);
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    _dir: None,
+                })
             }
         }
     }
 
     pub async fn connect(&self) -> DatabaseConnection {
-        sessiongraph::db::connect(&self.url).await.expect("connect to test database")
+        sessiongraph::db::connect(&self.url)
+            .await
+            .expect("connect to test database")
     }
 
     pub async fn migrated(&self) -> DatabaseConnection {
@@ -70,7 +85,12 @@ fn unique_suffix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000, COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Runs one test body on each backend as separate test cases, so both run
@@ -121,7 +141,8 @@ pub async fn sessiongraph(db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> O
 /// `sessiongraph import` of a JSON value, through a file.
 pub async fn import_json(db: &TestDb, document: &Value) -> Output {
     let file = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(file.path(), serde_json::to_vec(document).expect("json")).expect("write document");
+    std::fs::write(file.path(), serde_json::to_vec(document).expect("json"))
+        .expect("write document");
     import_file(db, file.path()).await
 }
 

@@ -7,7 +7,11 @@ use crate::helpers::*;
 
 async fn imports_the_example_and_reads_it_back(db: TestDb) {
     let output = import_json(&db, &example_document()).await;
-    assert!(output.status.success(), "import failed: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "import failed: {}",
+        stderr(&output)
+    );
     assert!(
         stdout(&output).contains("imported 1 applications, 1 users, 1 user agents and 3 sessions"),
         "summary: {}",
@@ -15,7 +19,8 @@ async fn imports_the_example_and_reads_it_back(db: TestDb) {
     );
     let conn = db.connect().await;
     let stored = snapshot(&conn).await;
-    let parsed = sessiongraph::dataset::parse::parse_document(&example_document().to_string()).expect("example parses");
+    let parsed = sessiongraph::dataset::parse::parse_document(&example_document().to_string())
+        .expect("example parses");
     assert_eq!(stored, sorted(parsed));
     assert_eq!(
         tree_positions(&conn).await,
@@ -26,12 +31,20 @@ async fn imports_the_example_and_reads_it_back(db: TestDb) {
         ]
     );
     // The +01:00 offset is stored as the same instant in UTC; fractions are kept.
-    let app_session = stored.sessions.iter().find(|s| s.id == "ses_app01").expect("ses_app01");
+    let app_session = stored
+        .sessions
+        .iter()
+        .find(|s| s.id == "ses_app01")
+        .expect("ses_app01");
     assert_eq!(
         sessiongraph::timestamp::format(&app_session.created_at.expect("created_at")),
         "2026-03-03T11:00:00Z"
     );
-    let child = stored.sessions.iter().find(|s| s.id == "ses_child01").expect("ses_child01");
+    let child = stored
+        .sessions
+        .iter()
+        .find(|s| s.id == "ses_child01")
+        .expect("ses_child01");
     assert_eq!(
         sessiongraph::timestamp::format(&child.created_at.expect("created_at")),
         "2026-03-04T08:05:00.250Z"
@@ -41,14 +54,22 @@ async fn imports_the_example_and_reads_it_back(db: TestDb) {
 async fn imports_from_stdin(db: TestDb) {
     let bytes = serde_json::to_vec(&example_document()).expect("json");
     let output = sessiongraph(&db, &["import", "-"], Some(&bytes)).await;
-    assert!(output.status.success(), "import failed: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "import failed: {}",
+        stderr(&output)
+    );
     assert_eq!(snapshot(&db.connect().await).await.sessions.len(), 3);
 }
 
 async fn missing_file_is_a_clear_error(db: TestDb) {
     let output = sessiongraph(&db, &["import", "/nonexistent/dataset.json"], None).await;
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("reading /nonexistent/dataset.json"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("reading /nonexistent/dataset.json"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 async fn reparenting_moves_stored_descendants(db: TestDb) {
@@ -108,7 +129,10 @@ async fn references_may_point_at_stored_records(db: TestDb) {
     let output = import_json(&db, &more).await;
     assert!(output.status.success(), "{}", stderr(&output));
     let positions = tree_positions(&db.connect().await).await;
-    assert!(positions.contains(&("ses_grandchild".into(), 2, "ses_root01".into())), "{positions:?}");
+    assert!(
+        positions.contains(&("ses_grandchild".into(), 2, "ses_root01".into())),
+        "{positions:?}"
+    );
 }
 
 crate::on_both_databases!(

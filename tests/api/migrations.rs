@@ -14,7 +14,10 @@ async fn migrate_is_idempotent(db: TestDb) {
     let conn = db.connect().await;
     for table in ["applications", "users", "user_agents", "sessions"] {
         let count = conn
-            .query_one_raw(Statement::from_string(conn.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("query")
             .expect("row");
@@ -44,11 +47,20 @@ async fn keys_lead_with_zone_and_ids_compare_bytewise(db: TestDb) {
              VALUES ('{zone}', '{id}', 'org', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'a@example.com', TRUE)"
         )
     };
-    conn.execute_unprepared(&insert("z1", "u1")).await.expect("first row");
-    assert!(conn.execute_unprepared(&insert("z1", "u1")).await.is_err(), "duplicate (zone_id, id) accepted");
+    conn.execute_unprepared(&insert("z1", "u1"))
+        .await
+        .expect("first row");
+    assert!(
+        conn.execute_unprepared(&insert("z1", "u1")).await.is_err(),
+        "duplicate (zone_id, id) accepted"
+    );
     // Binary collation: uppercase sorts before lowercase, on both databases.
-    conn.execute_unprepared(&insert("z1", "a")).await.expect("row a");
-    conn.execute_unprepared(&insert("z1", "B")).await.expect("row B");
+    conn.execute_unprepared(&insert("z1", "a"))
+        .await
+        .expect("row a");
+    conn.execute_unprepared(&insert("z1", "B"))
+        .await
+        .expect("row B");
     let rows = conn
         .query_all_raw(Statement::from_string(
             conn.get_database_backend(),
@@ -56,7 +68,10 @@ async fn keys_lead_with_zone_and_ids_compare_bytewise(db: TestDb) {
         ))
         .await
         .expect("query");
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get("", "id").expect("id")).collect();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get("", "id").expect("id"))
+        .collect();
     assert_eq!(ids, ["B", "a", "u1"]);
     if conn.get_database_backend() == DbBackend::Postgres {
         let row = conn

@@ -9,7 +9,14 @@ use sessiongraph::seed::{self, MAX_DEPTH, SeedOptions};
 use crate::helpers::*;
 
 fn small() -> SeedOptions {
-    SeedOptions { seed: 3, zones: 2, users: 60, applications: 8, user_agents: 6, sessions: 1_500 }
+    SeedOptions {
+        seed: 3,
+        zones: 2,
+        users: 60,
+        applications: 8,
+        user_agents: 6,
+        sessions: 1_500,
+    }
 }
 
 #[test]
@@ -17,7 +24,8 @@ fn same_seed_same_dataset_other_seed_other_dataset() {
     let a = serde_json::to_string(&seed::generate(&small())).expect("json");
     let b = serde_json::to_string(&seed::generate(&small())).expect("json");
     assert_eq!(a, b);
-    let c = serde_json::to_string(&seed::generate(&SeedOptions { seed: 4, ..small() })).expect("json");
+    let c =
+        serde_json::to_string(&seed::generate(&SeedOptions { seed: 4, ..small() })).expect("json");
     assert_ne!(a, c);
 }
 
@@ -25,13 +33,22 @@ fn same_seed_same_dataset_other_seed_other_dataset() {
 fn shape_is_realistic() {
     let dataset = seed::generate(&small());
     assert_eq!(dataset.sessions.len(), 1_500);
-    let application_sessions =
-        dataset.sessions.iter().filter(|s| s.session_type == SessionType::Application).count();
-    assert!((75..=300).contains(&application_sessions), "{application_sessions} application sessions");
+    let application_sessions = dataset
+        .sessions
+        .iter()
+        .filter(|s| s.session_type == SessionType::Application)
+        .count();
+    assert!(
+        (75..=300).contains(&application_sessions),
+        "{application_sessions} application sessions"
+    );
 
     // Depth, following parents; every level up to MAX_DEPTH occurs.
-    let by_id: HashMap<&str, &sessiongraph::dataset::Session> =
-        dataset.sessions.iter().map(|s| (s.id.as_str(), s)).collect();
+    let by_id: HashMap<&str, &sessiongraph::dataset::Session> = dataset
+        .sessions
+        .iter()
+        .map(|s| (s.id.as_str(), s))
+        .collect();
     let depth = |id: &str| {
         let mut depth = 0;
         let mut current = by_id[id];
@@ -41,7 +58,12 @@ fn shape_is_realistic() {
         }
         depth
     };
-    let deepest = dataset.sessions.iter().map(|s| depth(&s.id)).max().unwrap_or(0);
+    let deepest = dataset
+        .sessions
+        .iter()
+        .map(|s| depth(&s.id))
+        .max()
+        .unwrap_or(0);
     assert_eq!(deepest, MAX_DEPTH);
 
     // Children belong to their parent's user and zone.
@@ -53,15 +75,28 @@ fn shape_is_realistic() {
 
     // A mix of statuses, including stored-active sessions already past expiry.
     let anchor = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").expect("anchor");
-    let count = |status| dataset.sessions.iter().filter(|s| s.status == status).count();
-    assert!(count(StoredStatus::Active) > 0 && count(StoredStatus::Expired) > 0 && count(StoredStatus::Revoked) > 0);
+    let count = |status| {
+        dataset
+            .sessions
+            .iter()
+            .filter(|s| s.status == status)
+            .count()
+    };
+    assert!(
+        count(StoredStatus::Active) > 0
+            && count(StoredStatus::Expired) > 0
+            && count(StoredStatus::Revoked) > 0
+    );
     let stale_active = dataset
         .sessions
         .iter()
         .filter(|s| s.status == StoredStatus::Active && s.expires_at.is_some_and(|e| e < anchor))
         .count();
     assert!(stale_active > 0, "no stored-active session past its expiry");
-    assert!(dataset.sessions.iter().all(|s| s.session_data.is_some()), "claims in session_data");
+    assert!(
+        dataset.sessions.iter().all(|s| s.session_data.is_some()),
+        "claims in session_data"
+    );
     // Records are spread over both zones.
     assert!(dataset.users.iter().any(|u| u.zone_id == seed::zone_id(1)));
 }
@@ -74,8 +109,21 @@ async fn seed_out_then_import_round_trips(db: TestDb) {
     let output = sessiongraph(
         &db,
         &[
-            "seed", "--seed", "3", "--zones", "2", "--users", "60", "--applications", "8",
-            "--user-agents", "6", "--sessions", "1500", "--out", path_text,
+            "seed",
+            "--seed",
+            "3",
+            "--zones",
+            "2",
+            "--users",
+            "60",
+            "--applications",
+            "8",
+            "--user-agents",
+            "6",
+            "--sessions",
+            "1500",
+            "--out",
+            path_text,
         ],
         None,
     )
@@ -83,7 +131,11 @@ async fn seed_out_then_import_round_trips(db: TestDb) {
     assert!(output.status.success(), "{}", stderr(&output));
     let output = import_file(&db, &path).await;
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("1500 sessions"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("1500 sessions"),
+        "{}",
+        stdout(&output)
+    );
     let stored = snapshot(&db.connect().await).await;
     assert_eq!(stored, sorted(seed::generate(&options)));
 }
@@ -91,7 +143,21 @@ async fn seed_out_then_import_round_trips(db: TestDb) {
 async fn seed_into_database_equals_seed_out(db: TestDb) {
     let output = sessiongraph(
         &db,
-        &["seed", "--seed", "3", "--zones", "2", "--users", "60", "--applications", "8", "--user-agents", "6", "--sessions", "1500"],
+        &[
+            "seed",
+            "--seed",
+            "3",
+            "--zones",
+            "2",
+            "--users",
+            "60",
+            "--applications",
+            "8",
+            "--user-agents",
+            "6",
+            "--sessions",
+            "1500",
+        ],
         None,
     )
     .await;
@@ -100,13 +166,31 @@ async fn seed_into_database_equals_seed_out(db: TestDb) {
     assert_eq!(snapshot(&conn).await, sorted(seed::generate(&small())));
     // Stored depths agree with the parent links and stay within MAX_DEPTH.
     let positions = tree_positions(&conn).await;
-    assert!(positions.iter().all(|(_, depth, _)| (0..=MAX_DEPTH).contains(depth)));
+    assert!(
+        positions
+            .iter()
+            .all(|(_, depth, _)| (0..=MAX_DEPTH).contains(depth))
+    );
     assert!(positions.iter().any(|(_, depth, _)| *depth == MAX_DEPTH));
 
     // Seeding again is an idempotent upsert.
     let output = sessiongraph(
         &db,
-        &["seed", "--seed", "3", "--zones", "2", "--users", "60", "--applications", "8", "--user-agents", "6", "--sessions", "1500"],
+        &[
+            "seed",
+            "--seed",
+            "3",
+            "--zones",
+            "2",
+            "--users",
+            "60",
+            "--applications",
+            "8",
+            "--user-agents",
+            "6",
+            "--sessions",
+            "1500",
+        ],
         None,
     )
     .await;
@@ -114,4 +198,7 @@ async fn seed_into_database_equals_seed_out(db: TestDb) {
     assert_eq!(snapshot(&conn).await, sorted(seed::generate(&small())));
 }
 
-crate::on_both_databases!(seed_out_then_import_round_trips, seed_into_database_equals_seed_out);
+crate::on_both_databases!(
+    seed_out_then_import_round_trips,
+    seed_into_database_equals_seed_out
+);

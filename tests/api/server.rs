@@ -15,12 +15,24 @@ async fn health_and_readiness(db: TestDb) {
     let address = app.address();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
-    let health = client.get(format!("http://{address}/healthz")).send().await.expect("healthz");
+    let health = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
-    let ready = client.get(format!("http://{address}/readyz")).send().await.expect("readyz");
+    let ready = client
+        .get(format!("http://{address}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 200);
     // A database the user named is never filled with demo data.
-    assert!(sessiongraph::db::is_empty(&db.connect().await).await.expect("is_empty"));
+    assert!(
+        sessiongraph::db::is_empty(&db.connect().await)
+            .await
+            .expect("is_empty")
+    );
 }
 
 async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
@@ -40,4 +52,7 @@ async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
     assert_eq!(snapshot(&db.connect().await).await, first);
 }
 
-crate::on_both_databases!(health_and_readiness, demo_data_loads_only_into_an_empty_database);
+crate::on_both_databases!(
+    health_and_readiness,
+    demo_data_loads_only_into_an_empty_database
+);
