@@ -64,6 +64,8 @@ pub enum Command {
     },
     /// Write a deterministic synthetic dataset into the database, or to a file.
     Seed(SeedArgs),
+    /// Print the GraphQL schema (SDL); `schema.graphql` at the repository root equals it.
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +109,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&cli.global).await,
         Command::Import { file } => return import(&cli.global, &file).await,
         Command::Seed(args) => return seed(&cli.global, &args).await,
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! The HTTP edge: builds the router and runs it until told to stop.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use anyhow::Context;
 use axum::Router;
@@ -11,6 +13,8 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::db;
+use crate::graphql::{SessionGraphSchema, build_schema};
+use crate::http;
 use crate::import;
 use crate::seed::{self, SeedOptions};
 
@@ -26,19 +30,37 @@ pub struct ServerConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    pub schema: SessionGraphSchema,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    statements: StatementCounter,
+}
+
+/// Counts the SQL statements the server's connection pool runs; tests and
+/// benchmarks read it to prove batching (statements per request).
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(AtomicOrdering::Relaxed)
+    }
 }
 
 impl Application {
     /// Connects, migrates, and binds; port 0 picks a free port (tests).
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
-        let db = db::connect(&config.database_url)
+        let mut db = db::connect(&config.database_url)
             .await
             .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
+        let statements = StatementCounter::default();
+        let counter = statements.0.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, AtomicOrdering::Relaxed);
+        });
         db::migrate(&db).await.context("migrating the database")?;
         if config.load_demo_data && db::is_empty(&db).await? {
             let summary = import::store(&db, &seed::generate(&SeedOptions::demo()))
@@ -49,9 +71,11 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let schema = build_schema(Some(db.clone()));
         Ok(Application {
             listener,
-            router: router(AppState { db }),
+            router: router(AppState { db, schema }),
+            statements,
         })
     }
 
@@ -59,6 +83,10 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn statement_counter(&self) -> StatementCounter {
+        self.statements.clone()
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -71,8 +99,10 @@ impl Application {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::graphiql::routes())
         .with_state(state)
 }
 

@@ -1,0 +1,36 @@
+//! What each request carries into the resolvers.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use async_graphql::dataloader::DataLoader;
+use chrono::{DateTime, Utc};
+
+use super::errors::{ApiError, RequestId};
+use super::loader::Loader;
+
+/// Per-request state: a fresh loader (so batches and caches never span
+/// requests), the request id for errors and logs, and the request's "now".
+pub struct RequestState {
+    pub loader: DataLoader<Loader>,
+    pub request_id: RequestId,
+    pub now: DateTime<Utc>,
+}
+
+pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestState> {
+    ctx.data::<RequestState>()
+}
+
+/// Maps a failure to the client's error, logging internal causes once.
+pub fn fail<T>(state: &RequestState, result: Result<T, ApiError>) -> async_graphql::Result<T> {
+    result.map_err(|error| error.into_graphql(&state.request_id))
+}
+
+impl From<Arc<sea_orm::DbErr>> for ApiError {
+    fn from(error: Arc<sea_orm::DbErr>) -> Self {
+        ApiError::Database(
+            Arc::try_unwrap(error)
+                .unwrap_or_else(|shared| sea_orm::DbErr::Custom(shared.to_string())),
+        )
+    }
+}

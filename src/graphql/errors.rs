@@ -1,0 +1,92 @@
+//! Error codes of SPEC §2, and the one place internal causes are logged
+//! and masked.
+
+use async_graphql::{ErrorExtensions, ServerError};
+use sea_orm::DbErr;
+
+/// The public error codes (`extensions.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    BadUserInput,
+    NotFound,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::NotFound => "NOT_FOUND",
+            Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// What a resolver can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// Per-request identifier, carried by every error and every log line about it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl ApiError {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        ApiError::BadUserInput(message.into())
+    }
+
+    /// Converts to the client's error. Database failures are logged here,
+    /// with the request id, and reach the client only as a code.
+    pub fn into_graphql(self, request_id: &RequestId) -> async_graphql::Error {
+        let (code, message) = match &self {
+            ApiError::BadUserInput(message) => (Code::BadUserInput, message.clone()),
+            ApiError::NotFound(message) => (Code::NotFound, message.clone()),
+            ApiError::Database(error) => {
+                let unavailable = matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_));
+                tracing::error!(request_id = %request_id.0, %error, "database error");
+                if unavailable {
+                    (
+                        Code::ServiceUnavailable,
+                        "the database is unavailable; try again".to_owned(),
+                    )
+                } else {
+                    (Code::InternalServerError, "internal error".to_owned())
+                }
+            }
+        };
+        let request_id = request_id.0.clone();
+        async_graphql::Error::new(message).extend_with(move |_, e| {
+            e.set("code", code.as_str());
+            e.set("requestId", request_id.clone());
+        })
+    }
+}
+
+/// Adds `code` (when missing) and `requestId` to an error leaving the schema.
+pub fn finish_server_error(
+    mut error: ServerError,
+    default: Code,
+    request_id: &RequestId,
+) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", default.as_str());
+    }
+    if extensions.get("requestId").is_none() {
+        extensions.set("requestId", request_id.0.clone());
+    }
+    error
+}

@@ -1,0 +1,190 @@
+//! Batched loading for every relation field. One [`Loader`] lives per
+//! request (created by the HTTP handler), so nothing is shared or cached
+//! across requests; each key type below is one SQL statement per batch.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+
+use super::pagination::Page;
+use super::session_lists::{Criteria, ListArgs, Owner, count_statement, page_statement};
+use crate::entities::{application, session, user, user_agent};
+
+pub struct Loader {
+    pub db: DatabaseConnection,
+    /// The instant effective statuses are judged at, fixed per request.
+    pub now: DateTime<Utc>,
+}
+
+pub type LoadError = Arc<DbErr>;
+
+/// A record addressed the way every table is keyed: zone first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ZonedId {
+    pub zone_id: String,
+    pub id: String,
+}
+
+macro_rules! zoned_key {
+    ($name:ident) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(pub ZonedId);
+
+        impl $name {
+            pub fn new(zone_id: &str, id: &str) -> Self {
+                $name(ZonedId {
+                    zone_id: zone_id.to_owned(),
+                    id: id.to_owned(),
+                })
+            }
+        }
+    };
+}
+
+zoned_key!(UserKey);
+zoned_key!(ApplicationKey);
+zoned_key!(UserAgentKey);
+zoned_key!(SessionKey);
+
+/// Groups keys by zone so each statement stays within one zone (SPEC §4).
+fn by_zone<'a>(keys: impl Iterator<Item = &'a ZonedId>) -> HashMap<&'a str, Vec<String>> {
+    let mut groups: HashMap<&str, Vec<String>> = HashMap::new();
+    for key in keys {
+        groups.entry(&key.zone_id).or_default().push(key.id.clone());
+    }
+    groups
+}
+
+macro_rules! entity_loader {
+    ($key:ident, $module:ident) => {
+        impl dataloader::Loader<$key> for Loader {
+            type Value = $module::Model;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let mut found = HashMap::with_capacity(keys.len());
+                for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0)) {
+                    let rows = $module::Entity::find()
+                        .filter($module::Column::ZoneId.eq(zone_id))
+                        .filter($module::Column::Id.is_in(ids))
+                        .all(&self.db)
+                        .await?;
+                    for row in rows {
+                        found.insert($key::new(&row.zone_id, &row.id), row);
+                    }
+                }
+                Ok(found)
+            }
+        }
+    };
+}
+
+entity_loader!(UserKey, user);
+entity_loader!(ApplicationKey, application);
+entity_loader!(UserAgentKey, user_agent);
+entity_loader!(SessionKey, session);
+
+/// One owner's page of a session connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionPageKey {
+    pub zone_id: String,
+    pub owner: Owner,
+    pub owner_id: String,
+    pub args: Arc<ListArgs>,
+}
+
+/// One owner's `totalCount` of a session connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionCountKey {
+    pub zone_id: String,
+    pub owner: Owner,
+    pub owner_id: String,
+    pub criteria: Arc<Criteria>,
+}
+
+fn group<K, G: Hash + Eq + Clone>(keys: &[K], by: impl Fn(&K) -> G) -> HashMap<G, Vec<&K>> {
+    let mut groups: HashMap<G, Vec<&K>> = HashMap::new();
+    for key in keys {
+        groups.entry(by(key)).or_default().push(key);
+    }
+    groups
+}
+
+fn owner_of(owner: Owner, row: &session::Model) -> Option<&str> {
+    match owner {
+        Owner::Zone => Some(""),
+        Owner::Parent => row.parent_id.as_deref(),
+        Owner::User => row.user_id.as_deref(),
+        Owner::Application => row.application_id.as_deref(),
+        Owner::UserAgent => row.user_agent_id.as_deref(),
+    }
+}
+
+impl dataloader::Loader<SessionPageKey> for Loader {
+    type Value = Page<session::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SessionPageKey],
+    ) -> Result<HashMap<SessionPageKey, Self::Value>, Self::Error> {
+        let backend = self.db.get_database_backend();
+        let mut pages = HashMap::with_capacity(keys.len());
+        let groups = group(keys, |k| (k.zone_id.clone(), k.owner, k.args.clone()));
+        for ((zone_id, owner, args), keys) in groups {
+            let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
+            let statement = page_statement(backend, &zone_id, owner, &owners, &args, self.now);
+            let rows = session::Model::find_by_statement(statement)
+                .all(&self.db)
+                .await?;
+            let mut per_owner: HashMap<String, Vec<session::Model>> = HashMap::new();
+            for row in rows {
+                if let Some(owner_id) = owner_of(owner, &row) {
+                    per_owner.entry(owner_id.to_owned()).or_default().push(row);
+                }
+            }
+            for key in keys {
+                let rows = per_owner.remove(&key.owner_id).unwrap_or_default();
+                pages.insert(key.clone(), Page::from_fetched(rows, &args.window));
+            }
+        }
+        Ok(pages)
+    }
+}
+
+#[derive(FromQueryResult)]
+struct OwnerCount {
+    owner: String,
+    total: i64,
+}
+
+impl dataloader::Loader<SessionCountKey> for Loader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SessionCountKey],
+    ) -> Result<HashMap<SessionCountKey, i64>, Self::Error> {
+        let backend = self.db.get_database_backend();
+        let mut counts = HashMap::with_capacity(keys.len());
+        let groups = group(keys, |k| (k.zone_id.clone(), k.owner, k.criteria.clone()));
+        for ((zone_id, owner, criteria), keys) in groups {
+            let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
+            let statement = count_statement(backend, &zone_id, owner, &owners, &criteria, self.now);
+            let rows = OwnerCount::find_by_statement(statement)
+                .all(&self.db)
+                .await?;
+            let totals: HashMap<String, i64> =
+                rows.into_iter().map(|r| (r.owner, r.total)).collect();
+            for key in keys {
+                counts.insert(key.clone(), totals.get(&key.owner_id).copied().unwrap_or(0));
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,153 @@
+//! The mutations of SPEC §1–2: revoking and deleting session subtrees, each
+//! in one transaction.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::context::{fail, state};
+use super::enums::SessionStatus;
+use super::errors::ApiError;
+use super::sql::Sql;
+use super::types::Session;
+use crate::db::begin_write;
+use crate::entities::session;
+
+pub struct Mutation;
+
+/// The change to make to a session.
+#[derive(InputObject)]
+pub struct UpdateSessionInput {
+    /// The new status. Only `REVOKED` is accepted.
+    pub status: SessionStatus,
+}
+
+/// The result of `updateSession`.
+#[derive(SimpleObject)]
+pub struct UpdateSessionPayload {
+    /// The session as it is after the update.
+    pub session: Session,
+    /// How many sessions were revoked: the session itself and its descendants that were still active.
+    pub revoked_count: i32,
+}
+
+/// The result of `deleteSession`.
+#[derive(SimpleObject)]
+pub struct DeleteSessionPayload {
+    /// The id of the deleted session.
+    pub deleted_session_id: ID,
+    /// How many sessions were deleted: the session and all its descendants.
+    pub deleted_count: i32,
+}
+
+/// `WITH RECURSIVE subtree(id)`: the session and all its descendants, in its zone.
+fn push_subtree(sql: &mut Sql, zone_id: &str, id: &str) {
+    sql.push("WITH RECURSIVE subtree (id) AS (SELECT id FROM sessions WHERE zone_id = ")
+        .bind(zone_id.to_owned())
+        .push(" AND id = ")
+        .bind(id.to_owned())
+        .push(" UNION ALL SELECT child.id FROM sessions child JOIN subtree ON child.parent_id = subtree.id WHERE child.zone_id = ")
+        .bind(zone_id.to_owned())
+        .push(") ");
+}
+
+async fn find_session(db: &impl ConnectionTrait, id: &str) -> Result<session::Model, ApiError> {
+    session::Entity::find()
+        .filter(session::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no session has id {id:?}")))
+}
+
+async fn revoke(db: &DatabaseConnection, id: &str) -> Result<(session::Model, i32), ApiError> {
+    let txn = begin_write(db).await?;
+    let target = find_session(&txn, id).await?;
+    // Stored to the microsecond on both databases (SQLite would keep nanoseconds).
+    let now = crate::timestamp::truncate_to_micros(Utc::now());
+    let mut sql = Sql::new(txn.get_database_backend());
+    push_subtree(&mut sql, &target.zone_id, &target.id);
+    sql.push("UPDATE sessions SET status = 'revoked', updated_at = ")
+        .bind(now)
+        .push(" WHERE zone_id = ")
+        .bind(target.zone_id.clone())
+        .push(" AND id IN (SELECT id FROM subtree) AND status = 'active' AND (expires_at IS NULL OR expires_at > ")
+        .bind(now)
+        .push(")");
+    let changed = txn.execute_raw(sql.build()).await?.rows_affected();
+    let updated = find_session(&txn, id).await?;
+    txn.commit().await?;
+    Ok((updated, i32::try_from(changed).unwrap_or(i32::MAX)))
+}
+
+async fn delete(db: &DatabaseConnection, id: &str) -> Result<i32, ApiError> {
+    let txn = begin_write(db).await?;
+    let target = find_session(&txn, id).await?;
+    let backend = txn.get_database_backend();
+    // Counted before deleting: on SQLite the DELETE's own count leaves out the
+    // descendants that the parent key's ON DELETE CASCADE removed first. On
+    // PostgreSQL the lock keeps children from being added meanwhile.
+    let mut count = Sql::new(backend);
+    push_subtree(&mut count, &target.zone_id, &target.id);
+    count
+        .push("SELECT id FROM sessions WHERE zone_id = ")
+        .bind(target.zone_id.clone())
+        .push(" AND id IN (SELECT id FROM subtree)");
+    if backend == sea_orm::DbBackend::Postgres {
+        count.push(" FOR UPDATE");
+    }
+    let deleted = txn.query_all_raw(count.build()).await?.len();
+    let mut sql = Sql::new(backend);
+    push_subtree(&mut sql, &target.zone_id, &target.id);
+    sql.push("DELETE FROM sessions WHERE zone_id = ")
+        .bind(target.zone_id.clone())
+        .push(" AND id IN (SELECT id FROM subtree)");
+    txn.execute_raw(sql.build()).await?;
+    txn.commit().await?;
+    Ok(i32::try_from(deleted).unwrap_or(i32::MAX))
+}
+
+/// Changes to sessions.
+#[Object]
+impl Mutation {
+    /// Revokes a session and every descendant that is still active, in one
+    /// transaction. Revoking a session that is already revoked or expired
+    /// changes only its still-active descendants.
+    async fn update_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the session.")] id: ID,
+        #[graphql(desc = "The change to make.")] input: UpdateSessionInput,
+    ) -> async_graphql::Result<UpdateSessionPayload> {
+        let state = state(ctx)?;
+        if input.status != SessionStatus::Revoked {
+            return fail(
+                state,
+                Err(ApiError::bad_input(format!(
+                    "`input.status` can only be REVOKED (got {})",
+                    async_graphql::Value::from(input.status)
+                ))),
+            );
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let (row, revoked_count) = fail(state, revoke(db, &id.0).await)?;
+        Ok(UpdateSessionPayload {
+            session: Session::from(row),
+            revoked_count,
+        })
+    }
+
+    /// Deletes a session and all its descendants, in one transaction.
+    async fn delete_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the session.")] id: ID,
+    ) -> async_graphql::Result<DeleteSessionPayload> {
+        let state = state(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let deleted_count = fail(state, delete(db, &id.0).await)?;
+        Ok(DeleteSessionPayload {
+            deleted_session_id: id,
+            deleted_count,
+        })
+    }
+}

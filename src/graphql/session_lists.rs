@@ -1,0 +1,197 @@
+//! SQL for session connections: filters over the effective status, keyset
+//! pages, and counts, for the root list and for per-owner lists batched
+//! across many owners (children of many parents, sessions of many users).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DbBackend, Statement};
+
+use super::pagination::{Ordering, Window, order_by, push_after, push_before};
+use super::sql::Sql;
+use crate::entities::enums::SessionType;
+
+/// The status clients see: a stored `active` session whose expiry has
+/// passed reads as expired; `revoked` always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EffectiveStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// Which sessions a connection lists, beyond its owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Criteria {
+    pub session_type: Option<SessionType>,
+    /// Any of these; `Some(empty)` matches nothing.
+    pub statuses: Option<Vec<EffectiveStatus>>,
+    pub user_id: Option<String>,
+    pub application_id: Option<String>,
+    pub user_agent_id: Option<String>,
+    /// `false` lists entry sessions only (depth 0 or 1).
+    pub include_nested: bool,
+}
+
+/// The relation a connection hangs off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// `Query.sessions`: the whole zone.
+    Zone,
+    Parent,
+    User,
+    Application,
+    UserAgent,
+}
+
+impl Owner {
+    fn column(self) -> Option<&'static str> {
+        match self {
+            Owner::Zone => None,
+            Owner::Parent => Some("parent_id"),
+            Owner::User => Some("user_id"),
+            Owner::Application => Some("application_id"),
+            Owner::UserAgent => Some("user_agent_id"),
+        }
+    }
+}
+
+/// Everything that shapes one page, shared by every owner in a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListArgs {
+    pub criteria: Criteria,
+    pub order: Ordering,
+    pub window: Window,
+}
+
+/// SQL for the effective status, with `now` bound.
+fn push_status(sql: &mut Sql, status: EffectiveStatus, now: DateTime<Utc>) {
+    match status {
+        EffectiveStatus::Active => {
+            sql.push("(status = 'active' AND (expires_at IS NULL OR expires_at > ")
+                .bind(now)
+                .push("))");
+        }
+        EffectiveStatus::Expired => {
+            sql.push("(status = 'expired' OR (status = 'active' AND expires_at <= ")
+                .bind(now)
+                .push("))");
+        }
+        EffectiveStatus::Revoked => {
+            sql.push("(status = 'revoked')");
+        }
+    }
+}
+
+fn push_criteria(sql: &mut Sql, criteria: &Criteria, owner: Owner, now: DateTime<Utc>) {
+    if let Some(session_type) = criteria.session_type {
+        let value = match session_type {
+            SessionType::User => "user",
+            SessionType::Application => "application",
+        };
+        sql.push(" AND session_type = ").bind(value);
+    }
+    if let Some(statuses) = &criteria.statuses {
+        if statuses.is_empty() {
+            sql.push(" AND 1 = 0");
+        } else {
+            sql.push(" AND (");
+            for (i, status) in statuses.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                push_status(sql, *status, now);
+            }
+            sql.push(")");
+        }
+    }
+    for (column, value) in [
+        ("user_id", &criteria.user_id),
+        ("application_id", &criteria.application_id),
+        ("user_agent_id", &criteria.user_agent_id),
+    ] {
+        if let Some(value) = value {
+            sql.push(&format!(" AND {column} = ")).bind(value.clone());
+        }
+    }
+    // `children` lists direct children whatever their depth (SPEC §2).
+    if !criteria.include_nested && owner != Owner::Parent {
+        sql.push(" AND depth <= 1");
+    }
+}
+
+fn push_scope(sql: &mut Sql, zone_id: &str, owner: Owner, owners: &[String]) {
+    sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
+    if let Some(column) = owner.column() {
+        sql.push(&format!(" AND {column} IN "))
+            .bind_list(owners.iter().cloned());
+    }
+}
+
+/// One page per owner (or of the zone), fetching one row more than the page
+/// to learn whether another follows. Per-owner pages come from a single
+/// statement: a window numbers each owner's rows in list order.
+pub fn page_statement(
+    backend: DbBackend,
+    zone_id: &str,
+    owner: Owner,
+    owners: &[String],
+    args: &ListArgs,
+    now: DateTime<Utc>,
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    let order = order_by(args.order, args.window.backward);
+    let fetch = args.window.limit + 1;
+    match owner.column() {
+        None => {
+            sql.push("SELECT * FROM sessions");
+        }
+        Some(column) => {
+            sql.push(&format!(
+                "SELECT * FROM (SELECT sessions.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank FROM sessions"
+            ));
+        }
+    }
+    push_scope(&mut sql, zone_id, owner, owners);
+    push_criteria(&mut sql, &args.criteria, owner, now);
+    if let Some(after) = &args.window.after {
+        push_after(&mut sql, args.order, after);
+    }
+    if let Some(before) = &args.window.before {
+        push_before(&mut sql, args.order, before);
+    }
+    match owner.column() {
+        None => {
+            sql.push(&format!(" ORDER BY {order} LIMIT {fetch}"));
+        }
+        Some(column) => {
+            sql.push(&format!(
+                ") ranked WHERE page_rank <= {fetch} ORDER BY {column}, page_rank"
+            ));
+        }
+    }
+    sql.build()
+}
+
+/// `totalCount` per owner (or of the zone): the whole filtered list,
+/// whatever the cursor.
+pub fn count_statement(
+    backend: DbBackend,
+    zone_id: &str,
+    owner: Owner,
+    owners: &[String],
+    criteria: &Criteria,
+    now: DateTime<Utc>,
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    match owner.column() {
+        None => sql.push("SELECT '' AS owner, COUNT(*) AS total FROM sessions"),
+        Some(column) => sql.push(&format!(
+            "SELECT {column} AS owner, COUNT(*) AS total FROM sessions"
+        )),
+    };
+    push_scope(&mut sql, zone_id, owner, owners);
+    push_criteria(&mut sql, criteria, owner, now);
+    if let Some(column) = owner.column() {
+        sql.push(&format!(" GROUP BY {column}"));
+    }
+    sql.build()
+}
