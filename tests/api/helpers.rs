@@ -223,3 +223,81 @@ pub async fn tree_positions(db: &DatabaseConnection) -> Vec<(String, i32, String
         .map(|s| (s.id, s.depth, s.root_id))
         .collect()
 }
+
+/// A real server on a random port over a test database.
+pub struct TestApp {
+    pub address: std::net::SocketAddr,
+    pub client: reqwest::Client,
+    pub statements: sessiongraph::server::StatementCounter,
+    pub db: TestDb,
+}
+
+/// Starts the server over `db` after importing `document` into it.
+pub async fn spawn_app_with(db: TestDb, document: &Value) -> TestApp {
+    let output = import_json(&db, document).await;
+    assert!(
+        output.status.success(),
+        "fixture import failed: {}",
+        stderr(&output)
+    );
+    spawn_app(db).await
+}
+
+/// Starts the server over `db` as it is (migrated on start).
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    use sessiongraph::server::{Application, ServerConfig};
+    let app = Application::build(ServerConfig {
+        database_url: db.url.clone(),
+        load_demo_data: false,
+        listen: "127.0.0.1:0".parse().expect("address"),
+    })
+    .await
+    .expect("build server");
+    let address = app.address();
+    let statements = app.statement_counter();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        statements,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// POSTs a GraphQL request; returns the status and the JSON body.
+    pub async fn post_graphql(&self, query: &str, variables: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.expect("JSON body");
+        (status, body)
+    }
+
+    /// The `data` of a request that must succeed without errors.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post_graphql(query, variables).await;
+        assert_eq!(status, 200, "status {status}: {body}");
+        assert!(body.get("errors").is_none(), "errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The `extensions.code` of the first error of a request that must fail.
+    pub async fn error_code(&self, query: &str, variables: Value) -> String {
+        let (_, body) = self.post_graphql(query, variables).await;
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {body}"))
+            .to_owned()
+    }
+}

@@ -2,8 +2,14 @@
 
 mod helpers;
 
+mod graphql_batching;
+mod graphql_http;
+mod graphql_mutations;
+mod graphql_pagination;
+mod graphql_queries;
 mod import_rules;
 mod import_writes;
 mod migrations;
+mod schema_snapshot;
 mod seed;
 mod server;

@@ -1,0 +1,115 @@
+//! Lazy, batched relations: the number of SQL statements depends on the
+//! depth of the query, never on the number of rows in it.
+
+use serde_json::json;
+use sessiongraph::seed::{self, SeedOptions};
+
+use crate::helpers::*;
+
+const NESTED: &str = r#"query ($first: Int) {
+  sessions(zoneId: "zone_001", first: $first) {
+    nodes {
+      ... on UserSession {
+        user { email } application { name } userAgent { name } parent { id }
+        children(first: 10) { totalCount nodes { ... on UserSession { user { email } } } }
+      }
+      ... on ApplicationSession { application { name } }
+    }
+  }
+}"#;
+
+/// Statements the server runs for one request.
+async fn statements_for(
+    app: &TestApp,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u64, serde_json::Value) {
+    let before = app.statements.get();
+    let data = app.query(query, variables).await;
+    (app.statements.get() - before, data)
+}
+
+async fn nested_query_statements_do_not_grow_with_rows(db: TestDb) {
+    let options = SeedOptions {
+        seed: 11,
+        zones: 1,
+        users: 40,
+        applications: 6,
+        user_agents: 5,
+        sessions: 600,
+    };
+    let document = serde_json::to_value(seed::generate(&options)).expect("seed json");
+    let app = spawn_app_with(db, &document).await;
+
+    let (small, data_small) = statements_for(&app, NESTED, json!({ "first": 5 })).await;
+    let (large, data_large) = statements_for(&app, NESTED, json!({ "first": 50 })).await;
+    assert_eq!(
+        data_small["sessions"]["nodes"].as_array().map(Vec::len),
+        Some(5)
+    );
+    assert_eq!(
+        data_large["sessions"]["nodes"].as_array().map(Vec::len),
+        Some(50)
+    );
+    // The larger page really reaches deeper data: some child lists are non-empty.
+    let children_seen: i64 = data_large["sessions"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["children"]["totalCount"].as_i64())
+        .sum();
+    assert!(
+        children_seen > 0,
+        "the fixture should give some sessions children"
+    );
+    assert_eq!(small, large, "statements for first: 5 and first: 50 differ");
+    assert!(
+        large <= 8,
+        "{large} statements for the nested query; at most 8 expected"
+    );
+}
+
+async fn relations_are_only_loaded_when_selected(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    let (flat, _) = statements_for(
+        &app,
+        r#"{ sessions(zoneId: "zone_demo") { nodes { __typename } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(flat, 1, "a flat page is one statement");
+    let (with_count, data) = statements_for(
+        &app,
+        r#"{ sessions(zoneId: "zone_demo") { totalCount nodes { __typename } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        with_count, 2,
+        "totalCount adds one statement, and only when selected"
+    );
+    assert_eq!(data["sessions"]["totalCount"], 3);
+}
+
+async fn loaders_do_not_leak_across_requests(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    let query = r#"{ session(id: "ses_root01") { ... on UserSession { user { email } } } }"#;
+    let first = app.query(query, json!({})).await;
+    assert_eq!(first["session"]["user"]["email"], "ada@example.com");
+    // Change the user behind the server's back: the next request sees it.
+    let mut document = example_document();
+    document["users"][0]["email"] = json!("ada.lovelace@example.com");
+    let output = import_json(&app.db, &json!({ "users": document["users"] })).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let second = app.query(query, json!({})).await;
+    assert_eq!(
+        second["session"]["user"]["email"],
+        "ada.lovelace@example.com"
+    );
+}
+
+crate::on_both_databases!(
+    nested_query_statements_do_not_grow_with_rows,
+    relations_are_only_loaded_when_selected,
+    loaders_do_not_leak_across_requests,
+);
