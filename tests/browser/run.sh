@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Browser test of the offline GraphiQL explorer: installs what it needs when
+# missing (Debian's Chromium, playwright-core from package-lock.json), builds
+# the binary and runs the test with Node's built-in runner.
+#
+#   bash tests/browser/run.sh
+#
+# SESSIONGRAPH_BIN picks a prebuilt binary instead (the build is then skipped).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "run.sh: installing Debian's chromium" >&2
+    sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "run.sh: node and npm are needed (Node 20 or later)" >&2
+    exit 1
+fi
+
+cd "$here"
+# Reinstall only when node_modules is missing or not what the lock file pins.
+locked="$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")"
+installed="$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null || true)"
+if [[ "$installed" != "$locked" ]]; then
+    # playwright-core downloads no browser: the test drives /usr/bin/chromium.
+    npm ci --no-audit --no-fund
+fi
+
+if [[ -z "${SESSIONGRAPH_BIN:-}" ]]; then
+    (cd "$repo" && cargo build --bin sessiongraph)
+fi
+
+node --test
