@@ -121,8 +121,8 @@ const PAGE: &str = concat!(
 const BOOT_SCRIPT: &str = r#"(function () {
   'use strict';
   var defaultQuery = [
-    '# sessiongraph: run with the play button or Ctrl-Enter.',
-    '# The book icon (top left) opens the schema docs.',
+    '# Run: the play button or Ctrl-Enter.',
+    '# Docs: the book icon, top left.',
     'query RecentSessions {',
     '  sessions(zoneId: "zone_001", first: 5) {',
     '    totalCount',

@@ -221,7 +221,9 @@ async fn execute(
     response.errors = response
         .errors
         .into_iter()
-        .map(|e| finish_server_error(e, Code::InternalServerError, &request_id))
+        // Resolver and engine errors were coded inside the schema; what is
+        // left failed before execution (e.g. an unknown operationName).
+        .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, &request_id))
         .collect();
     // A request error (the document never ran) is 400 under the
     // graphql-response media type; legacy JSON is always 200.

@@ -89,6 +89,23 @@ async fn media_types_and_status_codes(db: TestDb) {
         "GRAPHQL_VALIDATION_FAILED"
     );
 
+    // An operationName the document does not define is the client's error.
+    let unknown_operation =
+        json!({ "query": "query A { __typename }", "operationName": "B" }).to_string();
+    let response = post_with(
+        &app,
+        Some("application/graphql-response+json"),
+        "application/json",
+        &unknown_operation,
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{body}"
+    );
+
     let wrong_type = post_with(&app, None, "text/plain", &body.to_string()).await;
     assert_eq!(wrong_type.status(), 415);
     let malformed = post_with(&app, None, "application/json", "{not json").await;
