@@ -1273,7 +1273,56 @@ async fn total_count_counts_the_whole_filtered_list(db: TestDb) {
     );
 }
 
+/// Response objects list their fields in query order (GraphQL spec §7.2.2),
+/// however long each field takes to resolve, and a union member none of
+/// whose fields were selected is an empty object, not null.
+async fn responses_follow_the_query_order(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    let query = r#"{ sessions(zoneId: "zone_demo", filter: { includeNested: true }) {
+        totalCount
+        nodes { ... on UserSession { user { email } id children { totalCount } status parent { id } } }
+        pageInfo { hasNextPage }
+    } }"#;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    let text = response.text().await.expect("body");
+    let position = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing from {text}"))
+    };
+    // Relation fields (loaded in batches) finish after plain ones, yet keep their place.
+    assert!(
+        position(r#""totalCount":3"#) < position(r#""nodes""#),
+        "{text}"
+    );
+    assert!(position(r#""nodes""#) < position(r#""pageInfo""#), "{text}");
+    assert!(position(r#""user""#) < position(r#""id""#), "{text}");
+    assert!(position(r#""id""#) < position(r#""children""#), "{text}");
+    assert!(
+        position(r#""children""#) < position(r#""status""#),
+        "{text}"
+    );
+    assert!(position(r#""status""#) < position(r#""parent""#), "{text}");
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    let nodes = body["data"]["sessions"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .clone();
+    assert_eq!(nodes.len(), 3, "{text}");
+    let application_session = nodes
+        .iter()
+        .find(|n| n.get("id").is_none())
+        .expect("the application session");
+    assert_eq!(application_session, &json!({}), "{text}");
+}
+
 crate::on_both_databases!(
+    responses_follow_the_query_order,
     node_and_nodes_refetch_every_kind,
     session_lookup_gives_null_for_other_kinds,
     root_lists_of_applications_users_and_user_agents,
