@@ -216,8 +216,12 @@ async fn execute(
     media: MediaType,
     request_id: RequestId,
 ) -> Response {
+    let started = std::time::Instant::now();
     let mut response =
         graphql::execute(&state.schema, state.db.clone(), request, request_id.clone()).await;
+    state
+        .metrics
+        .observe_request(started.elapsed(), !response.errors.is_empty());
     response.errors = response
         .errors
         .into_iter()

@@ -12,6 +12,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod telemetry;

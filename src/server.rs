@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use anyhow::Context;
 use axum::Router;
@@ -16,6 +15,7 @@ use crate::db;
 use crate::graphql::{SessionGraphSchema, build_schema};
 use crate::http;
 use crate::import;
+use crate::metrics::Metrics;
 use crate::seed::{self, SeedOptions};
 
 #[derive(Debug, Clone)]
@@ -31,23 +31,13 @@ pub struct ServerConfig {
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: SessionGraphSchema,
+    pub metrics: Arc<Metrics>,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    statements: StatementCounter,
-}
-
-/// Counts the SQL statements the server's connection pool runs; tests and
-/// benchmarks read it to prove batching (statements per request).
-#[derive(Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
-
-impl StatementCounter {
-    pub fn get(&self) -> u64 {
-        self.0.load(AtomicOrdering::Relaxed)
-    }
+    metrics: Arc<Metrics>,
 }
 
 impl Application {
@@ -56,10 +46,22 @@ impl Application {
         let mut db = db::connect(&config.database_url)
             .await
             .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
-        let statements = StatementCounter::default();
-        let counter = statements.0.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, AtomicOrdering::Relaxed);
+        let metrics = Metrics::new();
+        let counted = metrics.clone();
+        db.set_metric_callback(move |info| {
+            counted.sql_statements.inc();
+            if info.failed {
+                counted.sql_failures.inc();
+            }
+            // With its values inlined, so it can be replayed (the benchmark's
+            // database floor does); off unless RUST_LOG enables it.
+            tracing::debug!(
+                target: "sessiongraph::sql",
+                elapsed_us = info.elapsed.as_micros() as u64,
+                failed = info.failed,
+                "{}",
+                info.statement
+            );
         });
         db::migrate(&db).await.context("migrating the database")?;
         if config.load_demo_data && db::is_empty(&db).await? {
@@ -74,8 +76,12 @@ impl Application {
         let schema = build_schema(Some(db.clone()));
         Ok(Application {
             listener,
-            router: router(AppState { db, schema }),
-            statements,
+            router: router(AppState {
+                db,
+                schema,
+                metrics: metrics.clone(),
+            }),
+            metrics,
         })
     }
 
@@ -85,8 +91,9 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    pub fn statement_counter(&self) -> StatementCounter {
-        self.statements.clone()
+    /// The counters `/metrics` serves; tests read them directly.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -102,12 +109,23 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(http::graphql_get).post(http::graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(crate::graphiql::routes())
         .with_state(state)
 }
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -1,5 +1,7 @@
 //! Logging setup, in one place.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -10,5 +12,7 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes would garble logs written to files and pipes.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -228,7 +228,7 @@ pub async fn tree_positions(db: &DatabaseConnection) -> Vec<(String, i32, String
 pub struct TestApp {
     pub address: std::net::SocketAddr,
     pub client: reqwest::Client,
-    pub statements: sessiongraph::server::StatementCounter,
+    pub metrics: std::sync::Arc<sessiongraph::metrics::Metrics>,
     pub db: TestDb,
 }
 
@@ -254,12 +254,12 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     .await
     .expect("build server");
     let address = app.address();
-    let statements = app.statement_counter();
+    let metrics = app.metrics();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
-        statements,
+        metrics,
         db,
     }
 }

@@ -52,7 +52,34 @@ async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
     assert_eq!(snapshot(&db.connect().await).await, first);
 }
 
+async fn metrics_count_requests_and_statements(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    app.query(
+        r#"{ sessions(zoneId: "zone_demo") { nodes { __typename } } }"#,
+        serde_json::json!({}),
+    )
+    .await;
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("metrics body");
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    assert_eq!(value("sessiongraph_graphql_requests_total"), 1.0);
+    assert!(value("sessiongraph_sql_statements_total") >= 1.0);
+    assert_eq!(value("sessiongraph_graphql_failures_total"), 0.0);
+    assert!(text.contains("sessiongraph_graphql_duration_seconds_bucket"));
+}
+
 crate::on_both_databases!(
     health_and_readiness,
-    demo_data_loads_only_into_an_empty_database
+    demo_data_loads_only_into_an_empty_database,
+    metrics_count_requests_and_statements,
 );
