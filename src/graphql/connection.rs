@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_graphql::{ComplexObject, Context, Object, SimpleObject};
 
 use super::context::{fail, state};
-use super::loader::{SessionCountKey, SessionPageKey};
-use super::pagination::{Cursor, OrderKey, Page};
+use super::loader::{SessionCountKey, SessionPage, SessionPageKey};
+use super::pagination::{Cursor, OrderKey, Ordering, Page};
 use super::session_lists::{ListArgs, Owner};
 use super::types::{Application, Session, User, UserAgent};
 use crate::entities::session;
@@ -39,6 +39,9 @@ pub struct SessionConnection {
     pub owner: Owner,
     pub owner_id: String,
     pub args: Arc<ListArgs>,
+    /// Both the page and `totalCount` are selected and one statement can
+    /// answer both (see [`ListArgs::counts_in_page`]).
+    pub count_in_page: bool,
 }
 
 /// A session in a page, with the cursor that marks its position.
@@ -50,8 +53,8 @@ pub struct SessionEdge {
     pub node: Session,
 }
 
-fn session_cursor(order: OrderKey, row: &session::Model) -> String {
-    let key = match order {
+fn session_cursor(order: Ordering, row: &session::Model) -> String {
+    let key = match order.key {
         OrderKey::CreatedAt => row.created_at,
         OrderKey::ExpiresAt => row.expires_at,
         OrderKey::AuthenticatedAt => row.authenticated_at,
@@ -64,19 +67,25 @@ fn session_cursor(order: OrderKey, row: &session::Model) -> String {
 }
 
 impl SessionConnection {
-    async fn page(&self, ctx: &Context<'_>) -> async_graphql::Result<Page<session::Model>> {
+    async fn load_page(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<SessionPage>> {
         let state = state(ctx)?;
         let key = SessionPageKey {
             zone_id: self.zone_id.clone(),
             owner: self.owner,
             owner_id: self.owner_id.clone(),
             args: self.args.clone(),
+            with_total: self.count_in_page,
         };
         let page = state.loader.load_one(key).await.map_err(Into::into);
-        Ok(fail(state, page)?.unwrap_or(Page {
-            rows: Vec::new(),
-            has_next_page: false,
-            has_previous_page: false,
+        Ok(fail(state, page)?.unwrap_or_else(|| {
+            Arc::new(SessionPage {
+                page: Page {
+                    rows: Vec::new(),
+                    has_next_page: false,
+                    has_previous_page: false,
+                },
+                total: self.count_in_page.then_some(0),
+            })
         }))
     }
 }
@@ -86,40 +95,45 @@ impl SessionConnection {
 impl SessionConnection {
     /// The sessions of this page with their cursors.
     async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionEdge>> {
-        let order = self.args.order.key;
-        Ok(self
-            .page(ctx)
-            .await?
+        let order = self.args.order;
+        let loaded = self.load_page(ctx).await?;
+        Ok(loaded
+            .page
             .rows
-            .into_iter()
+            .iter()
             .map(|row| SessionEdge {
-                cursor: session_cursor(order, &row),
-                node: Session::from(row),
+                cursor: session_cursor(order, row),
+                node: Session::from(row.clone()),
             })
             .collect())
     }
 
     /// The sessions of this page.
     async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Session>> {
-        Ok(self
-            .page(ctx)
-            .await?
+        let loaded = self.load_page(ctx).await?;
+        Ok(loaded
+            .page
             .rows
-            .into_iter()
+            .iter()
+            .cloned()
             .map(Session::from)
             .collect())
     }
 
     /// Pagination details of this page.
     async fn page_info(&self, ctx: &Context<'_>) -> async_graphql::Result<PageInfo> {
-        let order = self.args.order.key;
-        Ok(page_info(&self.page(ctx).await?, |row| {
-            session_cursor(order, row)
-        }))
+        let order = self.args.order;
+        let loaded = self.load_page(ctx).await?;
+        Ok(page_info(&loaded.page, |row| session_cursor(order, row)))
     }
 
     /// How many sessions the whole filtered list holds, whatever the cursor.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        if self.count_in_page
+            && let Some(total) = self.load_page(ctx).await?.total
+        {
+            return Ok(total);
+        }
         let state = state(ctx)?;
         let key = SessionCountKey {
             zone_id: self.zone_id.clone(),

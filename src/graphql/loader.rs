@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use async_graphql::dataloader;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter,
+};
 
 use super::pagination::Page;
 use super::session_lists::{Criteria, ListArgs, Owner, count_statement, page_statement};
@@ -95,6 +98,16 @@ pub struct SessionPageKey {
     pub owner: Owner,
     pub owner_id: String,
     pub args: Arc<ListArgs>,
+    /// Also count the owner's whole list in the same statement (see
+    /// [`page_statement`]); only for per-owner pages without cursors.
+    pub with_total: bool,
+}
+
+/// A session page and, when its key asked for it, the whole list's count.
+#[derive(Debug, Clone)]
+pub struct SessionPage {
+    pub page: Page<session::Model>,
+    pub total: Option<i64>,
 }
 
 /// One owner's `totalCount` of a session connection.
@@ -125,7 +138,9 @@ fn owner_of(owner: Owner, row: &session::Model) -> Option<&str> {
 }
 
 impl dataloader::Loader<SessionPageKey> for Loader {
-    type Value = Page<session::Model>;
+    /// Shared: every field of a connection (`nodes`, `edges`, `pageInfo`,
+    /// `totalCount`) reads the same page, and the loader hands each a copy.
+    type Value = Arc<SessionPage>;
     type Error = LoadError;
 
     async fn load(
@@ -134,22 +149,37 @@ impl dataloader::Loader<SessionPageKey> for Loader {
     ) -> Result<HashMap<SessionPageKey, Self::Value>, Self::Error> {
         let backend = self.db.get_database_backend();
         let mut pages = HashMap::with_capacity(keys.len());
-        let groups = group(keys, |k| (k.zone_id.clone(), k.owner, k.args.clone()));
-        for ((zone_id, owner, args), keys) in groups {
+        let groups = group(keys, |k| {
+            (k.zone_id.clone(), k.owner, k.args.clone(), k.with_total)
+        });
+        for ((zone_id, owner, args, with_total), keys) in groups {
             let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
-            let statement = page_statement(backend, &zone_id, owner, &owners, &args, self.now);
-            let rows = session::Model::find_by_statement(statement)
-                .all(&self.db)
-                .await?;
-            let mut per_owner: HashMap<String, Vec<session::Model>> = HashMap::new();
-            for row in rows {
+            let statement = page_statement(
+                backend, &zone_id, owner, &owners, &args, with_total, self.now,
+            );
+            let mut per_owner: HashMap<String, (Vec<session::Model>, i64)> = HashMap::new();
+            for result in self.db.query_all_raw(statement).await? {
+                let row = session::Model::from_query_result(&result, "")?;
+                let total = if with_total {
+                    result.try_get::<i64>("", "total_count")?
+                } else {
+                    0
+                };
                 if let Some(owner_id) = owner_of(owner, &row) {
-                    per_owner.entry(owner_id.to_owned()).or_default().push(row);
+                    let entry = per_owner.entry(owner_id.to_owned()).or_default();
+                    entry.0.push(row);
+                    entry.1 = total;
                 }
             }
             for key in keys {
-                let rows = per_owner.remove(&key.owner_id).unwrap_or_default();
-                pages.insert(key.clone(), Page::from_fetched(rows, &args.window));
+                let (rows, total) = per_owner.remove(&key.owner_id).unwrap_or_default();
+                pages.insert(
+                    key.clone(),
+                    Arc::new(SessionPage {
+                        page: Page::from_fetched(rows, &args.window),
+                        total: with_total.then_some(total),
+                    }),
+                );
             }
         }
         Ok(pages)

@@ -1,9 +1,14 @@
 //! Relay connection arguments, opaque cursors, and keyset page SQL.
 //!
 //! Order is `key DIRECTION, id DIRECTION` with null keys last in either
-//! direction. A cursor carries the order field, the key and the id of its
-//! row, so it stays exact while rows are inserted before it; a cursor made
-//! for another order is refused.
+//! direction. A cursor carries the order (field and direction), the key and
+//! the id of its row, so it stays exact while rows are inserted before it; a
+//! cursor made for another order is refused.
+//!
+//! Pages are fetched as range scans of the `(zone_id, key, id)` indexes:
+//! rows with a key and rows without one are read by separate index-ordered
+//! branches, because no single index order puts nulls last in both
+//! directions.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,6 +43,20 @@ pub struct Ordering {
     pub descending: bool,
 }
 
+impl Ordering {
+    fn describe(self) -> String {
+        format!(
+            "{} {}",
+            self.key.column(),
+            if self.descending { "DESC" } else { "ASC" }
+        )
+    }
+
+    fn tag(self) -> &'static str {
+        if self.descending { "desc" } else { "asc" }
+    }
+}
+
 impl Default for Ordering {
     fn default() -> Self {
         Ordering {
@@ -55,27 +74,39 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    pub fn encode(&self, order: OrderKey) -> String {
+    pub fn encode(&self, order: Ordering) -> String {
         let key = self
             .key
             .map(|k| k.timestamp_micros().to_string())
             .unwrap_or_default();
-        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", order.column(), key, self.id))
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}|{}|{}",
+            order.key.column(),
+            order.tag(),
+            key,
+            self.id
+        ))
     }
 
-    pub fn decode(text: &str, order: OrderKey, argument: &str) -> Result<Cursor, ApiError> {
+    pub fn decode(text: &str, order: Ordering, argument: &str) -> Result<Cursor, ApiError> {
         let malformed =
             || ApiError::bad_input(format!("`{argument}` is not a cursor of this list"));
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| malformed())?;
         let decoded = String::from_utf8(bytes).map_err(|_| malformed())?;
-        let mut parts = decoded.splitn(3, '|');
-        let (Some(field), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        let mut parts = decoded.splitn(4, '|');
+        let (Some(field), Some(direction), Some(key), Some(id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(malformed());
         };
-        if field != order.column() {
+        if field != order.key.column() || direction != order.tag() {
+            if !matches!(direction, "asc" | "desc") {
+                return Err(malformed());
+            }
             return Err(ApiError::bad_input(format!(
-                "`{argument}` is a cursor for a list ordered by {field}, not {}",
-                order.column()
+                "`{argument}` is a cursor for a list ordered by {field} {}, not {}",
+                direction.to_uppercase(),
+                order.describe()
             )));
         }
         let key = if key.is_empty() {
@@ -110,7 +141,7 @@ impl Window {
         after: Option<&str>,
         last: Option<i32>,
         before: Option<&str>,
-        order: OrderKey,
+        order: Ordering,
     ) -> Result<Window, ApiError> {
         let count = |value: i32, name: &str| -> Result<u64, ApiError> {
             if value < 0 {
@@ -204,6 +235,99 @@ pub fn order_by(order: Ordering, reversed: bool) -> String {
     )
 }
 
+/// Appends the cursor conditions for one branch: rows with a key
+/// (`keyed`) or rows without one, which follow all keyed rows in list order.
+fn push_branch_cursors(sql: &mut Sql, order: Ordering, window: &Window, keyed: bool) {
+    let column = order.key.column();
+    let (after_op, before_op) = if order.descending {
+        ("<", ">")
+    } else {
+        (">", "<")
+    };
+    for (cursor, op) in [(&window.after, after_op), (&window.before, before_op)] {
+        let Some(cursor) = cursor else { continue };
+        match (keyed, cursor.key) {
+            (true, Some(key)) => {
+                sql.push(&format!(" AND ({column}, id) {op} ("))
+                    .bind(key)
+                    .push(", ")
+                    .bind(cursor.id.clone())
+                    .push(")");
+            }
+            (false, None) => {
+                sql.push(&format!(" AND id {op} ")).bind(cursor.id.clone());
+            }
+            // A cursor in the other branch bounds this one wholly or not at
+            // all; `branch_open` has ruled out the first case.
+            _ => {}
+        }
+    }
+}
+
+/// Keyed rows all lie before an unkeyed `after` cursor; unkeyed rows all lie
+/// after a keyed `before` cursor.
+fn branch_open(window: &Window, keyed: bool) -> bool {
+    if keyed {
+        window.after.as_ref().is_none_or(|c| c.key.is_some())
+    } else {
+        window.before.as_ref().is_none_or(|c| c.key.is_none())
+    }
+}
+
+/// Appends a whole keyset page query: `base` (a `SELECT ... WHERE ...`
+/// without ORDER BY) narrowed to the window, in fetch order, with one row
+/// more than the page to learn whether another follows. `nullable` says
+/// whether the order key can be null; when it can, keyed and unkeyed rows
+/// are fetched by separate index-ordered branches and merged.
+pub fn push_keyset_page(
+    sql: &mut Sql,
+    order: Ordering,
+    window: &Window,
+    nullable: bool,
+    base: impl Fn(&mut Sql),
+) {
+    let column = order.key.column();
+    let fetch = window.limit + 1;
+    let descending = order.descending != window.backward;
+    let direction = if descending { "DESC" } else { "ASC" };
+    let keyed_open = branch_open(window, true);
+    let unkeyed_open = nullable && branch_open(window, false);
+    let keyed = |sql: &mut Sql| {
+        base(sql);
+        if nullable {
+            sql.push(&format!(" AND {column} IS NOT NULL"));
+        }
+        push_branch_cursors(sql, order, window, true);
+        sql.push(&format!(
+            " ORDER BY {column} {direction}, id {direction} LIMIT {fetch}"
+        ));
+    };
+    let unkeyed = |sql: &mut Sql| {
+        base(sql);
+        sql.push(&format!(" AND {column} IS NULL"));
+        push_branch_cursors(sql, order, window, false);
+        sql.push(&format!(" ORDER BY id {direction} LIMIT {fetch}"));
+    };
+    match (keyed_open, unkeyed_open) {
+        (true, false) => keyed(sql),
+        (false, true) => unkeyed(sql),
+        (false, false) => {
+            base(sql);
+            sql.push(" AND 1 = 0");
+        }
+        (true, true) => {
+            sql.push("SELECT * FROM (SELECT * FROM (");
+            keyed(sql);
+            sql.push(") AS keyed UNION ALL SELECT * FROM (");
+            unkeyed(sql);
+            sql.push(&format!(
+                ") AS unkeyed) AS page ORDER BY {} LIMIT {fetch}",
+                order_by(order, window.backward)
+            ));
+        }
+    }
+}
+
 /// One page of rows plus whether more lie beyond it.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -239,37 +363,44 @@ impl<T> Page<T> {
 mod tests {
     use super::*;
 
+    const NEWEST: Ordering = Ordering {
+        key: OrderKey::CreatedAt,
+        descending: true,
+    };
+
     #[test]
     fn cursors_round_trip_and_refuse_other_orders() {
         let cursor = Cursor {
             key: DateTime::from_timestamp_micros(1_700_000_000_123_456),
             id: "ses_1".into(),
         };
-        let text = cursor.encode(OrderKey::ExpiresAt);
-        assert_eq!(
-            Cursor::decode(&text, OrderKey::ExpiresAt, "after").unwrap(),
-            cursor
-        );
-        assert!(Cursor::decode(&text, OrderKey::CreatedAt, "after").is_err());
-        assert!(Cursor::decode("not a cursor", OrderKey::CreatedAt, "after").is_err());
+        let expiring = Ordering {
+            key: OrderKey::ExpiresAt,
+            descending: false,
+        };
+        let text = cursor.encode(expiring);
+        assert_eq!(Cursor::decode(&text, expiring, "after").unwrap(), cursor);
+        assert!(Cursor::decode(&text, NEWEST, "after").is_err());
+        let reversed = Ordering {
+            descending: true,
+            ..expiring
+        };
+        let refused = Cursor::decode(&text, reversed, "after").unwrap_err();
+        assert!(format!("{refused:?}").contains("expires_at ASC, not expires_at DESC"));
+        assert!(Cursor::decode("not a cursor", NEWEST, "after").is_err());
         let null_key = Cursor {
             key: None,
             id: "a|b".into(),
         };
         assert_eq!(
-            Cursor::decode(
-                &null_key.encode(OrderKey::CreatedAt),
-                OrderKey::CreatedAt,
-                "after"
-            )
-            .unwrap(),
+            Cursor::decode(&null_key.encode(NEWEST), NEWEST, "after").unwrap(),
             null_key
         );
     }
 
     #[test]
     fn window_rules() {
-        let order = OrderKey::CreatedAt;
+        let order = NEWEST;
         assert_eq!(
             Window::parse(None, None, None, None, order).unwrap().limit,
             DEFAULT_PAGE
@@ -293,5 +424,39 @@ mod tests {
                 .unwrap()
                 .backward
         );
+    }
+
+    fn page_sql(window: &Window) -> String {
+        let mut sql = Sql::new(sea_orm::DbBackend::Postgres);
+        push_keyset_page(&mut sql, NEWEST, window, true, |sql| {
+            sql.push("SELECT * FROM sessions WHERE zone_id = ")
+                .bind("z");
+        });
+        sql.build().sql
+    }
+
+    #[test]
+    fn pages_read_keyed_and_unkeyed_rows_by_separate_index_scans() {
+        let mut window = Window::parse(Some(5), None, None, None, NEWEST).unwrap();
+        let both = page_sql(&window);
+        assert!(both.contains("created_at IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 6"));
+        assert!(both.contains("created_at IS NULL ORDER BY id DESC LIMIT 6"));
+        // An unkeyed `after` cursor leaves only unkeyed rows to read.
+        window.after = Some(Cursor {
+            key: None,
+            id: "ses_1".into(),
+        });
+        let unkeyed = page_sql(&window);
+        assert!(!unkeyed.contains("IS NOT NULL"));
+        assert!(unkeyed.contains("created_at IS NULL AND id < $2"));
+        // A keyed `before` cursor leaves only keyed rows.
+        window.after = None;
+        window.before = Some(Cursor {
+            key: DateTime::from_timestamp_micros(1),
+            id: "ses_1".into(),
+        });
+        let keyed = page_sql(&window);
+        assert!(!keyed.contains("IS NULL ORDER"));
+        assert!(keyed.contains("(created_at, id) > ($2, $3)"));
     }
 }

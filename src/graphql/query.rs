@@ -10,9 +10,7 @@ use super::connection::{
 };
 use super::context::{fail, state};
 use super::errors::ApiError;
-use super::pagination::{
-    Cursor, OrderKey, Ordering, Page, Window, order_by, push_after, push_before,
-};
+use super::pagination::{Cursor, Ordering, Page, Window, push_keyset_page};
 use super::session_lists::Owner;
 use super::sql::Sql;
 use super::types::{
@@ -61,21 +59,12 @@ async fn newest_first<M: FromQueryResult + Send + Sync>(
     zone_id: &str,
     window: &Window,
 ) -> Result<Page<M>, ApiError> {
-    let order = Ordering::default();
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push(&format!("SELECT * FROM {table} WHERE zone_id = "))
-        .bind(zone_id.to_owned());
-    if let Some(after) = &window.after {
-        push_after(&mut sql, order, after);
-    }
-    if let Some(before) = &window.before {
-        push_before(&mut sql, order, before);
-    }
-    sql.push(&format!(
-        " ORDER BY {} LIMIT {}",
-        order_by(order, window.backward),
-        window.limit + 1
-    ));
+    // created_at is required for these tables: no unkeyed branch.
+    push_keyset_page(&mut sql, Ordering::default(), window, false, |sql| {
+        sql.push(&format!("SELECT * FROM {table} WHERE zone_id = "))
+            .bind(zone_id.to_owned());
+    });
     let rows = M::find_by_statement(sql.build()).all(db).await?;
     Ok(Page::from_fetched(rows, window))
 }
@@ -85,7 +74,7 @@ fn created_cursor(created_at: chrono::DateTime<chrono::Utc>, id: &str) -> String
         key: Some(created_at),
         id: id.to_owned(),
     }
-    .encode(OrderKey::CreatedAt)
+    .encode(Ordering::default())
 }
 
 /// Looks ids up in every table: ids are unique across kinds (SPEC §2).
@@ -136,7 +125,7 @@ macro_rules! root_list {
                 $after.as_deref(),
                 $last,
                 $before.as_deref(),
-                OrderKey::CreatedAt,
+                Ordering::default(),
             ),
         )?;
         let page: Page<$model> = fail(state, newest_first(db, $table, &$zone.0, &window).await)?;

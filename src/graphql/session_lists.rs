@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement};
 
-use super::pagination::{Ordering, Window, order_by, push_after, push_before};
+use super::pagination::{Ordering, Window, order_by, push_after, push_before, push_keyset_page};
 use super::sql::Sql;
 use crate::entities::enums::SessionType;
 
@@ -60,6 +60,14 @@ pub struct ListArgs {
     pub criteria: Criteria,
     pub order: Ordering,
     pub window: Window,
+}
+
+impl ListArgs {
+    /// Whether a page statement can count the owner's whole list as well:
+    /// only a per-owner window without cursors sees the whole list.
+    pub fn counts_in_page(&self, owner: Owner) -> bool {
+        owner != Owner::Zone && self.window.after.is_none() && self.window.before.is_none()
+    }
 }
 
 /// SQL for the effective status, with `now` bound.
@@ -128,28 +136,38 @@ fn push_scope(sql: &mut Sql, zone_id: &str, owner: Owner, owners: &[String]) {
 
 /// One page per owner (or of the zone), fetching one row more than the page
 /// to learn whether another follows. Per-owner pages come from a single
-/// statement: a window numbers each owner's rows in list order.
+/// statement: a window numbers each owner's rows in list order. With
+/// `with_total` (per-owner pages without cursors only, where the window
+/// already sees each owner's whole filtered list) every row also carries its
+/// owner's `total_count`, saving the separate count statement.
 pub fn page_statement(
     backend: DbBackend,
     zone_id: &str,
     owner: Owner,
     owners: &[String],
     args: &ListArgs,
+    with_total: bool,
     now: DateTime<Utc>,
 ) -> Statement {
     let mut sql = Sql::new(backend);
+    let Some(column) = owner.column() else {
+        push_keyset_page(&mut sql, args.order, &args.window, true, |sql| {
+            sql.push("SELECT * FROM sessions");
+            push_scope(sql, zone_id, owner, owners);
+            push_criteria(sql, &args.criteria, owner, now);
+        });
+        return sql.build();
+    };
     let order = order_by(args.order, args.window.backward);
     let fetch = args.window.limit + 1;
-    match owner.column() {
-        None => {
-            sql.push("SELECT * FROM sessions");
-        }
-        Some(column) => {
-            sql.push(&format!(
-                "SELECT * FROM (SELECT sessions.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank FROM sessions"
-            ));
-        }
-    }
+    let total = if with_total {
+        format!(", COUNT(*) OVER (PARTITION BY {column}) AS total_count")
+    } else {
+        String::new()
+    };
+    sql.push(&format!(
+        "SELECT * FROM (SELECT sessions.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions"
+    ));
     push_scope(&mut sql, zone_id, owner, owners);
     push_criteria(&mut sql, &args.criteria, owner, now);
     if let Some(after) = &args.window.after {
@@ -158,16 +176,9 @@ pub fn page_statement(
     if let Some(before) = &args.window.before {
         push_before(&mut sql, args.order, before);
     }
-    match owner.column() {
-        None => {
-            sql.push(&format!(" ORDER BY {order} LIMIT {fetch}"));
-        }
-        Some(column) => {
-            sql.push(&format!(
-                ") ranked WHERE page_rank <= {fetch} ORDER BY {column}, page_rank"
-            ));
-        }
-    }
+    sql.push(&format!(
+        ") ranked WHERE page_rank <= {fetch} ORDER BY {column}, page_rank"
+    ));
     sql.build()
 }
 

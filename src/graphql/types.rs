@@ -64,7 +64,7 @@ pub fn session_list_args(
             descending: o.direction == OrderDirection::Desc,
         })
         .unwrap_or_default();
-    let window = Window::parse(first, after.as_deref(), last, before.as_deref(), order.key)?;
+    let window = Window::parse(first, after.as_deref(), last, before.as_deref(), order)?;
     let filter = filter.unwrap_or_default();
     let statuses = filter.status.map(|statuses| {
         let mut statuses: Vec<EffectiveStatus> = statuses.into_iter().map(Into::into).collect();
@@ -105,11 +105,18 @@ pub fn session_connection(
         state,
         session_list_args(filter, order_by, first, after, last, before),
     )?;
+    let selection = ctx.look_ahead();
+    let count_in_page = args.counts_in_page(owner)
+        && selection.field("totalCount").exists()
+        && ["nodes", "edges", "pageInfo"]
+            .iter()
+            .any(|field| selection.field(field).exists());
     Ok(SessionConnection {
         zone_id: zone_id.to_owned(),
         owner,
         owner_id: owner_id.to_owned(),
         args: Arc::new(args),
+        count_in_page,
     })
 }
 

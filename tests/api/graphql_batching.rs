@@ -7,13 +7,14 @@ use sessiongraph::seed::{self, SeedOptions};
 use crate::helpers::*;
 
 const NESTED: &str = r#"query ($first: Int) {
-  sessions(zoneId: "zone_001", first: $first) {
+  sessions(zoneId: "zone_001", first: $first, filter: { includeNested: true }) {
     nodes {
       ... on UserSession {
-        user { email } application { name } userAgent { name } parent { id }
-        children(first: 10) { totalCount nodes { ... on UserSession { user { email } } } }
+        id status
+        user { email } application { name } userAgent { name } parent { id status }
+        children(first: 10) { totalCount nodes { ... on UserSession { id status user { email } } } }
       }
-      ... on ApplicationSession { application { name } }
+      ... on ApplicationSession { id status application { name } }
     }
   }
 }"#;
@@ -24,9 +25,9 @@ async fn statements_for(
     query: &str,
     variables: serde_json::Value,
 ) -> (u64, serde_json::Value) {
-    let before = app.statements.get();
+    let before = app.metrics.sql_statements.get();
     let data = app.query(query, variables).await;
-    (app.statements.get() - before, data)
+    (app.metrics.sql_statements.get() - before, data)
 }
 
 async fn nested_query_statements_do_not_grow_with_rows(db: TestDb) {
@@ -63,10 +64,44 @@ async fn nested_query_statements_do_not_grow_with_rows(db: TestDb) {
         "the fixture should give some sessions children"
     );
     assert_eq!(small, large, "statements for first: 5 and first: 50 differ");
+    // The page, users, applications, user agents, parents, the children's
+    // pages with their counts, and the children's users.
     assert!(
-        large <= 8,
-        "{large} statements for the nested query; at most 8 expected"
+        large <= 7,
+        "{large} statements for the nested query; at most 7 expected"
     );
+}
+
+/// `totalCount` of a per-owner list counts the whole list, whether it comes
+/// from the page's own statement (no cursor) or a separate count (cursor).
+async fn child_counts_agree_with_and_without_cursors(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    let first_page = app
+        .query(
+            r#"{ session(id: "ses_root01") { ... on UserSession {
+                 children(first: 1) { totalCount pageInfo { endCursor hasNextPage } nodes { ... on UserSession { id } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let children = &first_page["session"]["children"];
+    let total = children["totalCount"].as_i64().expect("totalCount");
+    assert!(total >= 1, "the fixture's root has children: {children}");
+    let cursor = children["pageInfo"]["endCursor"].clone();
+    let rest = app
+        .query(
+            r#"query ($after: String) { session(id: "ses_root01") { ... on UserSession {
+                 children(first: 1, after: $after) { totalCount nodes { ... on UserSession { id } } } } } }"#,
+            json!({ "after": cursor }),
+        )
+        .await;
+    assert_eq!(rest["session"]["children"]["totalCount"], total);
+    let count_only = app
+        .query(
+            r#"{ session(id: "ses_root01") { ... on UserSession { children { totalCount } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(count_only["session"]["children"]["totalCount"], total);
 }
 
 async fn relations_are_only_loaded_when_selected(db: TestDb) {
@@ -112,4 +147,5 @@ crate::on_both_databases!(
     nested_query_statements_do_not_grow_with_rows,
     relations_are_only_loaded_when_selected,
     loaders_do_not_leak_across_requests,
+    child_counts_agree_with_and_without_cursors,
 );

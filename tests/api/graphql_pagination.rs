@@ -756,14 +756,18 @@ async fn bad_arguments_are_bad_user_input(db: TestDb) {
         json!({ "after": "" }),
         json!({ "before": "%%%" }),
         json!({ "after": b64("nonsense") }),
-        json!({ "after": b64("created_at|yesterday|p_a01") }),
-        json!({ "after": b64("created_at|1|") }),
-        json!({ "before": b64("color|1|p_a01") }),
+        json!({ "after": b64("created_at|desc|yesterday|p_a01") }),
+        json!({ "after": b64("created_at|desc|1|") }),
+        json!({ "before": b64("color|desc|1|p_a01") }),
         // A cursor of another ordering.
         json!({ "first": 2, "after": created_cursor, "order": expires }),
         json!({ "last": 2, "before": created_cursor, "order": expires }),
         json!({ "first": 2, "after": expires_cursor }),
         json!({ "first": 2, "after": expires_cursor, "order": { "field": "AUTHENTICATED_AT", "direction": "DESC" } }),
+        // The same field in the other direction: the cursor's neighbours differ.
+        json!({ "first": 2, "after": expires_cursor, "order": { "field": "EXPIRES_AT", "direction": "ASC" } }),
+        json!({ "first": 2, "after": created_cursor, "order": { "field": "CREATED_AT", "direction": "ASC" } }),
+        json!({ "after": b64("created_at|sideways|1|p_a01") }),
     ];
     for variables in cases {
         let (status, body) = app
