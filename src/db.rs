@@ -94,3 +94,39 @@ pub async fn is_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
         && user_agent::Entity::find().count(db).await? == 0
         && session::Entity::find().count(db).await? == 0)
 }
+
+/// Whether an error means the database could not be reached or went away
+/// (clients should retry later) rather than that a statement was wrong.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as SqlxError;
+    let runtime = match error {
+        // Acquiring a connection failed: the pool timed out or connecting did.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        SqlxError::Io(_)
+        | SqlxError::Tls(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed
+        | SqlxError::Protocol(_) => true,
+        SqlxError::Database(db) => db.code().is_some_and(|code| {
+            if code.len() == 5 {
+                // SQLSTATE: connection exceptions (class 08), shutdowns and
+                // restarts (57P0x), too many connections.
+                code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+            } else {
+                // SQLite's (extended) result code: busy or locked past the timeout.
+                code.parse::<u32>()
+                    .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+            }
+        }),
+        _ => false,
+    }
+}

@@ -55,7 +55,7 @@ impl ApiError {
             ApiError::BadUserInput(message) => (Code::BadUserInput, message.clone()),
             ApiError::NotFound(message) => (Code::NotFound, message.clone()),
             ApiError::Database(error) => {
-                let unavailable = matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_));
+                let unavailable = crate::db::is_unavailable(error);
                 tracing::error!(request_id = %request_id.0, %error, "database error");
                 if unavailable {
                     (

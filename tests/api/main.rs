@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod faults;
 mod graphql_batching;
 mod graphql_http;
 mod graphql_mutations;
