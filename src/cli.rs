@@ -41,6 +41,18 @@ pub struct GlobalOptions {
         default_value = "127.0.0.1:8000"
     )]
     pub listen: SocketAddr,
+
+    /// GraphQL requests executed at once; more wait their turn. Defaults to
+    /// four per CPU core. Each request in flight holds its rows and response
+    /// tree, and past a few per core they only contend for the CPU and the
+    /// database pool.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_MAX_CONCURRENT_REQUESTS",
+        global = true,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_concurrent_requests: Option<u32>,
 }
 
 impl GlobalOptions {
@@ -137,6 +149,12 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         database_url: global.database_url().to_owned(),
         load_demo_data: global.database_url.is_none(),
         listen: global.listen,
+        max_concurrent_requests: global
+            .max_concurrent_requests
+            .map(|n| n as usize)
+            .unwrap_or_else(|| {
+                4 * std::thread::available_parallelism().map_or(1, |cores| cores.get())
+            }),
     };
     let app = Application::build(config).await?;
     tracing::info!(address = %app.address(), "serving");

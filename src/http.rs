@@ -216,6 +216,8 @@ async fn execute(
     media: MediaType,
     request_id: RequestId,
 ) -> Response {
+    // The semaphore is never closed, so acquiring only waits.
+    let _slot = state.execution_slots.acquire().await.ok();
     let started = std::time::Instant::now();
     let mut response =
         graphql::execute(&state.schema, state.db.clone(), request, request_id.clone()).await;

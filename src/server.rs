@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::db;
 use crate::graphql::{SessionGraphSchema, build_schema};
@@ -24,6 +25,8 @@ pub struct ServerConfig {
     /// Seed the demo dataset into an empty database (only the embedded default).
     pub load_demo_data: bool,
     pub listen: SocketAddr,
+    /// GraphQL requests executed at once (see `--max-concurrent-requests`).
+    pub max_concurrent_requests: usize,
 }
 
 /// What every request handler shares.
@@ -32,6 +35,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: SessionGraphSchema,
     pub metrics: Arc<Metrics>,
+    /// Permits to execute a GraphQL request; bounds the memory and database
+    /// connections that requests in flight hold.
+    pub execution_slots: Arc<Semaphore>,
 }
 
 pub struct Application {
@@ -80,6 +86,7 @@ impl Application {
                 db,
                 schema,
                 metrics: metrics.clone(),
+                execution_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
             }),
             metrics,
         })

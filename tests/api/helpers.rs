@@ -250,6 +250,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         database_url: db.url.clone(),
         load_demo_data: false,
         listen: "127.0.0.1:0".parse().expect("address"),
+        max_concurrent_requests: 16,
     })
     .await
     .expect("build server");

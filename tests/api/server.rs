@@ -9,6 +9,7 @@ async fn health_and_readiness(db: TestDb) {
         database_url: db.url.clone(),
         load_demo_data: false,
         listen: "127.0.0.1:0".parse().expect("address"),
+        max_concurrent_requests: 16,
     })
     .await
     .expect("build server");
@@ -41,6 +42,7 @@ async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
             database_url: db.url.clone(),
             load_demo_data: true,
             listen: "127.0.0.1:0".parse().expect("address"),
+            max_concurrent_requests: 16,
         })
     };
     let app = build().await.expect("build server");
@@ -78,7 +80,36 @@ async fn metrics_count_requests_and_statements(db: TestDb) {
     assert!(text.contains("sessiongraph_graphql_duration_seconds_bucket"));
 }
 
+async fn requests_beyond_the_concurrency_limit_wait_their_turn(db: TestDb) {
+    let output = import_json(&db, &example_document()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let app = Application::build(ServerConfig {
+        database_url: db.url.clone(),
+        load_demo_data: false,
+        listen: "127.0.0.1:0".parse().expect("address"),
+        max_concurrent_requests: 1,
+    })
+    .await
+    .expect("build server");
+    let address = app.address();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let requests = (0..8).map(|_| {
+        client
+            .post(format!("http://{address}/graphql"))
+            .json(&serde_json::json!({
+                "query": r#"{ sessions(zoneId: "zone_demo") { totalCount nodes { __typename } } }"#
+            }))
+            .send()
+    });
+    for response in futures_util::future::join_all(requests).await {
+        let body: serde_json::Value = response.expect("response").json().await.expect("JSON");
+        assert_eq!(body["data"]["sessions"]["totalCount"], 3, "{body}");
+    }
+}
+
 crate::on_both_databases!(
+    requests_beyond_the_concurrency_limit_wait_their_turn,
     health_and_readiness,
     demo_data_loads_only_into_an_empty_database,
     metrics_count_requests_and_statements,
