@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::graphql;
 use crate::graphql::errors::{Code, RequestId, finish_server_error};
+use crate::persisted_queries::PersistedQueryError;
 use crate::server::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -98,13 +99,52 @@ fn http_error(
     request_id: &RequestId,
     message: &str,
 ) -> Response {
+    coded_error(status, media, request_id, Code::BadUserInput, message)
+}
+
+fn coded_error(
+    status: StatusCode,
+    media: MediaType,
+    request_id: &RequestId,
+    code: Code,
+    message: &str,
+) -> Response {
     let body = json!({
         "errors": [{
             "message": message,
-            "extensions": { "code": Code::BadUserInput.as_str(), "requestId": request_id.0 }
+            "extensions": { "code": code.as_str(), "requestId": request_id.0 }
         }]
     });
     respond(status, media, request_id, body.to_string().into_bytes())
+}
+
+/// Replaces a persisted query's hash by its text; the answer when that fails.
+fn refuse_persisted(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+    media: MediaType,
+    request_id: &RequestId,
+) -> Option<Response> {
+    state
+        .persisted_queries
+        .resolve(request)
+        .err()
+        .map(|error| match error {
+            // Status 200: the client's next step is to resend with the text.
+            PersistedQueryError::NotFound => coded_error(
+                StatusCode::OK,
+                media,
+                request_id,
+                Code::PersistedQueryNotFound,
+                &error.to_string(),
+            ),
+            _ => http_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                request_id,
+                &error.to_string(),
+            ),
+        })
 }
 
 pub async fn graphql_post(
@@ -134,7 +174,7 @@ pub async fn graphql_post(
             &format!("POST /graphql takes Content-Type: application/json (got {content_type:?})"),
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
             return http_error(
@@ -147,6 +187,9 @@ pub async fn graphql_post(
             );
         }
     };
+    if let Some(response) = refuse_persisted(&state, &mut request, media, &request_id) {
+        return response;
+    }
     execute(&state, request, media, request_id).await
 }
 
@@ -159,7 +202,8 @@ pub async fn graphql_get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable(&request_id);
     };
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or(""))
+    {
         Ok(request) => request,
         Err(error) => {
             return http_error(
@@ -170,6 +214,9 @@ pub async fn graphql_get(
             );
         }
     };
+    if let Some(response) = refuse_persisted(&state, &mut request, media, &request_id) {
+        return response;
+    }
     if is_mutation(&request) {
         let mut response = http_error(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod metrics;
+pub mod persisted_queries;
 pub mod seed;
 pub mod server;
 pub mod telemetry;

@@ -17,6 +17,7 @@ use crate::graphql::{SessionGraphSchema, build_schema};
 use crate::http;
 use crate::import;
 use crate::metrics::Metrics;
+use crate::persisted_queries::PersistedQueries;
 use crate::seed::{self, SeedOptions};
 
 #[derive(Debug, Clone)]
@@ -38,6 +39,7 @@ pub struct AppState {
     /// Permits to execute a GraphQL request; bounds the memory and database
     /// connections that requests in flight hold.
     pub execution_slots: Arc<Semaphore>,
+    pub persisted_queries: Arc<PersistedQueries>,
 }
 
 pub struct Application {
@@ -87,6 +89,7 @@ impl Application {
                 schema,
                 metrics: metrics.clone(),
                 execution_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+                persisted_queries: Arc::default(),
             }),
             metrics,
         })

@@ -11,6 +11,7 @@ pub enum Code {
     GraphqlValidationFailed,
     BadUserInput,
     NotFound,
+    PersistedQueryNotFound,
     ServiceUnavailable,
     InternalServerError,
 }
@@ -22,6 +23,7 @@ impl Code {
             Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::NotFound => "NOT_FOUND",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }

@@ -203,7 +203,74 @@ async fn internal_errors_are_masked(db: TestDb) {
     );
 }
 
+/// Apollo's automatic persisted queries: a hash alone is not found until the
+/// client has sent it with its text; a hash that is not the text's is refused.
+async fn persisted_queries_by_hash(db: TestDb) {
+    use sha2::Digest;
+    let app = spawn_app_with(db, &example_document()).await;
+    let query = r#"{ session(id: "ses_root01") { ... on UserSession { id } } }"#;
+    let hash: String = sha2::Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = |body: Value| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
+            .json(&body)
+            .send()
+    };
+
+    let unknown = post(json!({ "extensions": persisted }))
+        .await
+        .expect("POST");
+    assert_eq!(unknown.status(), 200);
+    let body: Value = unknown.json().await.expect("JSON");
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    let registered = post(json!({ "query": query, "extensions": persisted }))
+        .await
+        .expect("POST");
+    let body: Value = registered.json().await.expect("JSON");
+    assert_eq!(body["data"]["session"]["id"], "ses_root01", "{body}");
+
+    let by_hash = post(json!({ "extensions": persisted }))
+        .await
+        .expect("POST");
+    let body: Value = by_hash.json().await.expect("JSON");
+    assert_eq!(body["data"]["session"]["id"], "ses_root01", "{body}");
+
+    let get = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("extensions", persisted.to_string())])
+        .send()
+        .await
+        .expect("GET");
+    let body: Value = get.json().await.expect("JSON");
+    assert_eq!(body["data"]["session"]["id"], "ses_root01", "{body}");
+
+    let forged = post(json!({ "query": "{ __typename }", "extensions": persisted }))
+        .await
+        .expect("POST");
+    assert_eq!(forged.status(), 400);
+    let body: Value = forged.json().await.expect("JSON");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+}
+
 crate::on_both_databases!(
+    persisted_queries_by_hash,
     media_types_and_status_codes,
     get_runs_queries_but_not_mutations,
     request_ids_are_echoed_and_carried_by_errors,
