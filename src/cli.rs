@@ -53,6 +53,18 @@ pub struct GlobalOptions {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_concurrent_requests: Option<u32>,
+
+    /// Database connections the server's pool opens at most. With several
+    /// gateway processes on one PostgreSQL, their pools together must stay
+    /// under its `max_connections`.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_DATABASE_MAX_CONNECTIONS",
+        global = true,
+        default_value_t = db::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub database_max_connections: u32,
 }
 
 impl GlobalOptions {
@@ -155,6 +167,7 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
             .unwrap_or_else(|| {
                 4 * std::thread::available_parallelism().map_or(1, |cores| cores.get())
             }),
+        database_max_connections: global.database_max_connections,
     };
     let app = Application::build(config).await?;
     tracing::info!(address = %app.address(), "serving");

@@ -16,9 +16,18 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://sessiongraph.db?mode=rwc";
 /// when several gateway processes start at once on one PostgreSQL database.
 const MIGRATION_LOCK_KEY: i64 = 0x5e55_1011_6a9f;
 
+/// Connections a pool opens by default (sqlx's default too).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_pool(url, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// Connects with a pool of at most `max_connections`.
+pub async fn connect_pool(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
+        .max_connections(max_connections)
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// GraphQL requests executed at once (see `--max-concurrent-requests`).
     pub max_concurrent_requests: usize,
+    /// The database pool's size (see `--database-max-connections`).
+    pub database_max_connections: u32,
 }
 
 /// What every request handler shares.
@@ -51,7 +53,7 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, and binds; port 0 picks a free port (tests).
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
-        let mut db = db::connect(&config.database_url)
+        let mut db = db::connect_pool(&config.database_url, config.database_max_connections)
             .await
             .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
         let metrics = Metrics::new();

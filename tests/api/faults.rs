@@ -43,22 +43,10 @@ async fn postgres_outage_is_service_unavailable_until_it_recovers() {
         !message.contains(&name) && !message.to_lowercase().contains("sqlx"),
         "internal details leaked: {message}"
     );
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 503);
+    assert_eq!(app.get("/readyz").await.status(), 503);
 
     as_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
     let data = app.query(query, json!({})).await;
     assert_eq!(data["session"]["user"]["email"], "ada@example.com");
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
 }

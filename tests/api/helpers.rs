@@ -245,15 +245,30 @@ pub async fn spawn_app_with(db: TestDb, document: &Value) -> TestApp {
 
 /// Starts the server over `db` as it is (migrated on start).
 pub async fn spawn_app(db: TestDb) -> TestApp {
-    use sessiongraph::server::{Application, ServerConfig};
-    let app = Application::build(ServerConfig {
+    spawn_app_configured(db, |_| {}).await
+}
+
+/// The server configuration tests start from: no demo data, a random port.
+pub fn test_config(db: &TestDb) -> sessiongraph::server::ServerConfig {
+    sessiongraph::server::ServerConfig {
         database_url: db.url.clone(),
         load_demo_data: false,
         listen: "127.0.0.1:0".parse().expect("address"),
         max_concurrent_requests: 16,
-    })
-    .await
-    .expect("build server");
+        database_max_connections: sessiongraph::db::DEFAULT_MAX_CONNECTIONS,
+    }
+}
+
+/// Starts the server over `db` with `adjust` applied to [`test_config`].
+pub async fn spawn_app_configured(
+    db: TestDb,
+    adjust: impl FnOnce(&mut sessiongraph::server::ServerConfig),
+) -> TestApp {
+    let mut config = test_config(&db);
+    adjust(&mut config);
+    let app = sessiongraph::server::Application::build(config)
+        .await
+        .expect("build server");
     let address = app.address();
     let metrics = app.metrics();
     tokio::spawn(app.run_until_stopped());
@@ -268,6 +283,15 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
+    }
+
+    /// GETs `path` (health, readiness, metrics).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     /// POSTs a GraphQL request; returns the status and the JSON body.

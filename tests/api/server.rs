@@ -5,32 +5,12 @@ use sessiongraph::server::{Application, ServerConfig};
 use crate::helpers::*;
 
 async fn health_and_readiness(db: TestDb) {
-    let app = Application::build(ServerConfig {
-        database_url: db.url.clone(),
-        load_demo_data: false,
-        listen: "127.0.0.1:0".parse().expect("address"),
-        max_concurrent_requests: 16,
-    })
-    .await
-    .expect("build server");
-    let address = app.address();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    let health = client
-        .get(format!("http://{address}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
-    let ready = client
-        .get(format!("http://{address}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 200);
+    let app = spawn_app(db).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
     // A database the user named is never filled with demo data.
     assert!(
-        sessiongraph::db::is_empty(&db.connect().await)
+        sessiongraph::db::is_empty(&app.db.connect().await)
             .await
             .expect("is_empty")
     );
@@ -39,10 +19,8 @@ async fn health_and_readiness(db: TestDb) {
 async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
     let build = || {
         Application::build(ServerConfig {
-            database_url: db.url.clone(),
             load_demo_data: true,
-            listen: "127.0.0.1:0".parse().expect("address"),
-            max_concurrent_requests: 16,
+            ..test_config(&db)
         })
     };
     let app = build().await.expect("build server");
@@ -61,12 +39,7 @@ async fn metrics_count_requests_and_statements(db: TestDb) {
         serde_json::json!({}),
     )
     .await;
-    let response = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
+    let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.expect("metrics body");
     let value = |name: &str| -> f64 {
@@ -83,17 +56,9 @@ async fn metrics_count_requests_and_statements(db: TestDb) {
 async fn requests_beyond_the_concurrency_limit_wait_their_turn(db: TestDb) {
     let output = import_json(&db, &example_document()).await;
     assert!(output.status.success(), "{}", stderr(&output));
-    let app = Application::build(ServerConfig {
-        database_url: db.url.clone(),
-        load_demo_data: false,
-        listen: "127.0.0.1:0".parse().expect("address"),
-        max_concurrent_requests: 1,
-    })
-    .await
-    .expect("build server");
-    let address = app.address();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let app = spawn_app_configured(db, |config| config.max_concurrent_requests = 1).await;
+    let client = &app.client;
+    let address = app.address;
     let requests = (0..8).map(|_| {
         client
             .post(format!("http://{address}/graphql"))
