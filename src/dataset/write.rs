@@ -145,6 +145,8 @@ where
 
 /// Stored descendants of a re-parented session follow it: their root and
 /// depth are recomputed from the moved session down.
+/// (`tree CROSS JOIN sessions` keeps SQLite walking the tree by the parent
+/// index; see `push_subtree` in the mutations.)
 async fn refresh_moved_subtrees(
     txn: &impl ConnectionTrait,
     moved: &[(String, String)],
@@ -160,7 +162,7 @@ async fn refresh_moved_subtrees(
                  SELECT zone_id, id, root_id, depth FROM sessions WHERE zone_id = {zone} AND id = {start} \
                  UNION ALL \
                  SELECT c.zone_id, c.id, tree.root_id, tree.depth + 1 \
-                 FROM sessions c JOIN tree ON c.zone_id = tree.zone_id AND c.parent_id = tree.id \
+                 FROM tree CROSS JOIN sessions c WHERE c.zone_id = tree.zone_id AND c.parent_id = tree.id \
              ) \
              UPDATE sessions SET root_id = tree.root_id, depth = tree.depth \
              FROM tree \

@@ -41,14 +41,20 @@ pub struct DeleteSessionPayload {
 }
 
 /// `WITH RECURSIVE subtree(id)`: the session and all its descendants, in its zone.
+///
+/// `subtree CROSS JOIN sessions` makes SQLite walk the subtree and look each
+/// node's children up by `(zone_id, parent_id)`; with a plain JOIN, SQLite
+/// 3.51 chose to scan the zone's whole parent index per step (a revoke took
+/// 26 ms instead of 0.12 ms on 100,000 sessions). PostgreSQL plans it as the
+/// inner join it is.
 fn push_subtree(sql: &mut Sql, zone_id: &str, id: &str) {
     sql.push("WITH RECURSIVE subtree (id) AS (SELECT id FROM sessions WHERE zone_id = ")
         .bind(zone_id.to_owned())
         .push(" AND id = ")
         .bind(id.to_owned())
-        .push(" UNION ALL SELECT child.id FROM sessions child JOIN subtree ON child.parent_id = subtree.id WHERE child.zone_id = ")
+        .push(" UNION ALL SELECT child.id FROM subtree CROSS JOIN sessions child WHERE child.zone_id = ")
         .bind(zone_id.to_owned())
-        .push(") ");
+        .push(" AND child.parent_id = subtree.id) ");
 }
 
 async fn find_session(db: &impl ConnectionTrait, id: &str) -> Result<session::Model, ApiError> {
