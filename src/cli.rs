@@ -65,6 +65,16 @@ pub struct GlobalOptions {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub database_max_connections: u32,
+
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in flight
+    /// before the process exits anyway.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_SHUTDOWN_TIMEOUT",
+        global = true,
+        default_value_t = 30
+    )]
+    pub shutdown_timeout: u64,
 }
 
 impl GlobalOptions {
@@ -168,6 +178,7 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
                 4 * std::thread::available_parallelism().map_or(1, |cores| cores.get())
             }),
         database_max_connections: global.database_max_connections,
+        shutdown_timeout: std::time::Duration::from_secs(global.shutdown_timeout),
     };
     let app = Application::build(config).await?;
     tracing::info!(address = %app.address(), "serving");

@@ -1,7 +1,9 @@
 //! The HTTP edge: builds the router and runs it until told to stop.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -10,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::db;
 use crate::graphql::{SessionGraphSchema, build_schema};
@@ -30,6 +32,8 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// The database pool's size (see `--database-max-connections`).
     pub database_max_connections: u32,
+    /// How long a shutdown waits for requests in flight (see `--shutdown-timeout`).
+    pub shutdown_timeout: Duration,
 }
 
 /// What every request handler shares.
@@ -48,6 +52,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     metrics: Arc<Metrics>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -94,6 +99,7 @@ impl Application {
                 persisted_queries: Arc::default(),
             }),
             metrics,
+            shutdown_timeout: config.shutdown_timeout,
         })
     }
 
@@ -108,11 +114,29 @@ impl Application {
         self.metrics.clone()
     }
 
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting and lets the
+    /// requests in flight finish, for at most the shutdown timeout.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving HTTP")
+        let (stopping_tx, mut stopping) = watch::channel(false);
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(true);
+        });
+        let timeout = self.shutdown_timeout;
+        let drain_deadline = async move {
+            if stopping.wait_for(|stopping| *stopping).await.is_err() {
+                // The server ended without a shutdown: no deadline to keep.
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(timeout).await;
+        };
+        tokio::select! {
+            served = serve.into_future() => served.context("serving HTTP"),
+            () = drain_deadline => {
+                tracing::warn!(?timeout, "requests still in flight at the shutdown timeout; exiting anyway");
+                Ok(())
+            }
+        }
     }
 }
 

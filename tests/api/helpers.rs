@@ -256,6 +256,7 @@ pub fn test_config(db: &TestDb) -> sessiongraph::server::ServerConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
         max_concurrent_requests: 16,
         database_max_connections: sessiongraph::db::DEFAULT_MAX_CONNECTIONS,
+        shutdown_timeout: std::time::Duration::from_secs(5),
     }
 }
 

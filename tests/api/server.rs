@@ -73,7 +73,68 @@ async fn requests_beyond_the_concurrency_limit_wait_their_turn(db: TestDb) {
     }
 }
 
+/// The real binary: SIGTERM stops it accepting, and it exits 0.
+async fn sigterm_stops_the_server_cleanly(db: TestDb) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--shutdown-timeout",
+            "5",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sessiongraph");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let address = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read stderr") {
+            if let Some((_, address)) = line.split_once("serving address=") {
+                return address.trim().to_owned();
+            }
+        }
+        panic!("the server exited before serving");
+    })
+    .await
+    .expect("the server did not start within 30 s");
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+
+    let pid = child.id().expect("pid").to_string();
+    let kill = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(kill.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server did not exit within 10 s of SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        client
+            .get(format!("http://{address}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "still accepting after shutdown"
+    );
+}
+
 crate::on_both_databases!(
+    sigterm_stops_the_server_cleanly,
     requests_beyond_the_concurrency_limit_wait_their_turn,
     health_and_readiness,
     demo_data_loads_only_into_an_empty_database,
