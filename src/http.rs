@@ -217,7 +217,7 @@ pub async fn graphql_get(
     if let Some(response) = refuse_persisted(&state, &mut request, media, &request_id) {
         return response;
     }
-    if is_mutation(&request) {
+    if is_mutation(&mut request) {
         let mut response = http_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -242,13 +242,16 @@ fn not_acceptable(request_id: &RequestId) -> Response {
 }
 
 /// Whether the operation a GET would run is a mutation (GET must not change data).
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+///
+/// The document is parsed once and kept in the request, which the engine
+/// then runs without parsing it again.
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    let wanted = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false; // execution reports the parse error
     };
-    let wanted = request.operation_name.as_deref();
     document.operations.iter().any(|(name, operation)| {
-        let selected = match (wanted, name) {
+        let selected = match (wanted.as_deref(), name) {
             (Some(wanted), Some(name)) => wanted == name.as_str(),
             (None, _) => true,
             (Some(_), None) => false,
