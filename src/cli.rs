@@ -8,8 +8,15 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use crate::auth::{self, AuthSettings, Claims, KeySource};
 use crate::db;
+use crate::graphql::limits::Limits;
+use crate::http::RequestLimits;
 use crate::import::{self, ImportFailure};
+use crate::rate_limit::RateLimitSettings;
 use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
 
@@ -75,6 +82,146 @@ pub struct GlobalOptions {
         default_value_t = 30
     )]
     pub shutdown_timeout: u64,
+
+    #[command(flatten)]
+    pub auth: AuthOptions,
+
+    #[command(flatten)]
+    pub limits: LimitOptions,
+}
+
+/// Who may call: bearer JWTs. Authentication is on whenever a key is set.
+#[derive(Debug, Clone, Args)]
+#[group(id = "authentication")]
+pub struct AuthOptions {
+    /// HS256 secret (at least 32 bytes) that tokens are signed with.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_JWT_SECRET",
+        global = true,
+        hide_env_values = true,
+        conflicts_with = "jwks_file"
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// JWKS document with the RS256/ES256 public keys tokens are signed with.
+    #[arg(long, env = "SESSIONGRAPH_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+
+    /// Expected `iss` claim; tokens without it are refused when set.
+    #[arg(long, env = "SESSIONGRAPH_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// Expected `aud` claim; tokens without it are refused when set.
+    #[arg(long, env = "SESSIONGRAPH_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
+    /// Seconds of clock skew tolerated on `exp`/`nbf` (at most 60).
+    #[arg(long, env = "SESSIONGRAPH_JWT_LEEWAY", global = true, default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=60))]
+    pub jwt_leeway: u64,
+
+    /// Serve without authentication on a non-loopback address. Anyone who
+    /// can connect then reads and changes every zone.
+    #[arg(long, env = "SESSIONGRAPH_ALLOW_UNAUTHENTICATED", global = true)]
+    pub allow_unauthenticated: bool,
+}
+
+impl AuthOptions {
+    fn settings(&self) -> AuthSettings {
+        let keys = match (&self.jwt_secret, &self.jwks_file) {
+            (Some(secret), _) => Some(KeySource::Secret(secret.clone())),
+            (None, Some(path)) => Some(KeySource::JwksFile(path.clone())),
+            (None, None) => None,
+        };
+        AuthSettings {
+            keys,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway: Duration::from_secs(self.jwt_leeway),
+        }
+    }
+}
+
+/// What one request may ask for. Every rejection names the limit and the
+/// measured value.
+#[derive(Debug, Clone, Args)]
+pub struct LimitOptions {
+    /// Deepest field nesting of a query.
+    #[arg(long, env = "SESSIONGRAPH_MAX_QUERY_DEPTH", global = true, default_value_t = Limits::default().max_depth)]
+    pub max_query_depth: u64,
+
+    /// Cost budget of a query: a field costs 1, a connection its
+    /// `first`/`last` (20 when absent) times the cost of its selection.
+    #[arg(long, env = "SESSIONGRAPH_MAX_QUERY_COST", global = true, default_value_t = Limits::default().max_cost)]
+    pub max_query_cost: u64,
+
+    /// Aliased fields in a query.
+    #[arg(long, env = "SESSIONGRAPH_MAX_ALIASES", global = true, default_value_t = Limits::default().max_aliases)]
+    pub max_aliases: u64,
+
+    /// Fields at a query's root.
+    #[arg(long, env = "SESSIONGRAPH_MAX_ROOT_FIELDS", global = true, default_value_t = Limits::default().max_root_fields)]
+    pub max_root_fields: u64,
+
+    /// Bytes of query text.
+    #[arg(long, env = "SESSIONGRAPH_MAX_QUERY_BYTES", global = true, default_value_t = RequestLimits::default().max_query_bytes)]
+    pub max_query_bytes: usize,
+
+    /// Bytes of a POST body.
+    #[arg(long, env = "SESSIONGRAPH_MAX_BODY_BYTES", global = true, default_value_t = RequestLimits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+
+    /// Seconds one request may run before it is cancelled.
+    #[arg(long, env = "SESSIONGRAPH_REQUEST_TIMEOUT", global = true, default_value_t = RequestLimits::default().timeout.as_secs_f64())]
+    pub request_timeout: f64,
+
+    /// Hide `__schema` and `__type` (GraphiQL then cannot explore).
+    #[arg(long, env = "SESSIONGRAPH_DISABLE_INTROSPECTION", global = true)]
+    pub disable_introspection: bool,
+
+    /// Query cost a caller (the token's `sub`) regains per second; off
+    /// when unset. Over it, requests get 429 with `Retry-After`.
+    #[arg(long, env = "SESSIONGRAPH_RATE_LIMIT_COST_PER_SECOND", global = true)]
+    pub rate_limit_cost_per_second: Option<NonZeroU32>,
+
+    /// Query cost a caller can spend at once (defaults to the query cost budget).
+    #[arg(long, env = "SESSIONGRAPH_RATE_LIMIT_BURST", global = true)]
+    pub rate_limit_burst: Option<NonZeroU32>,
+}
+
+impl LimitOptions {
+    fn request_limits(&self) -> anyhow::Result<RequestLimits> {
+        if !(self.request_timeout.is_finite() && self.request_timeout > 0.0) {
+            anyhow::bail!(
+                "--request-timeout must be a positive number of seconds (got {})",
+                self.request_timeout
+            );
+        }
+        Ok(RequestLimits {
+            query: Limits {
+                max_depth: self.max_query_depth,
+                max_cost: self.max_query_cost,
+                max_aliases: self.max_aliases,
+                max_root_fields: self.max_root_fields,
+            },
+            max_query_bytes: self.max_query_bytes,
+            max_body_bytes: self.max_body_bytes,
+            timeout: Duration::from_secs_f64(self.request_timeout),
+        })
+    }
+
+    fn rate_limit(&self) -> Option<RateLimitSettings> {
+        let cost_per_second = self.rate_limit_cost_per_second?;
+        let burst = self.rate_limit_burst.unwrap_or_else(|| {
+            NonZeroU32::new(u32::try_from(self.max_query_cost).unwrap_or(u32::MAX))
+                .unwrap_or(cost_per_second)
+        });
+        Some(RateLimitSettings {
+            cost_per_second,
+            burst,
+        })
+    }
 }
 
 impl GlobalOptions {
@@ -100,6 +247,27 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL); `schema.graphql` at the repository root equals it.
     Schema,
+    /// Mint an HS256 token signed with `--jwt-secret`, for development and tests.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The caller (`sub`).
+    #[arg(long, default_value = "developer")]
+    pub subject: String,
+    /// The organization (`org`).
+    #[arg(long)]
+    pub org: String,
+    /// Zones the token may read (`zones`), comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub zones: Vec<String>,
+    /// OAuth scopes (`scope`), space-separated.
+    #[arg(long, default_value = "sessions:read")]
+    pub scope: String,
+    /// Seconds until the token expires.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u64,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +315,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
+        Command::Token(args) => token(&cli.global, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -166,19 +335,41 @@ async fn connect_and_migrate(global: &GlobalOptions) -> anyhow::Result<DatabaseC
     Ok(db)
 }
 
+fn token(global: &GlobalOptions, args: &TokenArgs) -> anyhow::Result<()> {
+    let Some(secret) = &global.auth.jwt_secret else {
+        anyhow::bail!(
+            "`token` signs with the HS256 secret: pass --jwt-secret or set SESSIONGRAPH_JWT_SECRET"
+        );
+    };
+    let claims = Claims {
+        sub: args.subject.clone(),
+        exp: jsonwebtoken::get_current_timestamp().saturating_add(args.ttl),
+        org: args.org.clone(),
+        zones: args.zones.clone(),
+        scope: args.scope.clone(),
+        iss: global.auth.jwt_issuer.clone(),
+        aud: global.auth.jwt_audience.clone(),
+    };
+    println!("{}", auth::mint_hs256(secret, &claims)?);
+    Ok(())
+}
+
 async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
+    let defaults = ServerConfig::new(global.database_url());
     let config = ServerConfig {
-        database_url: global.database_url().to_owned(),
         load_demo_data: global.database_url.is_none(),
         listen: global.listen,
         max_concurrent_requests: global
             .max_concurrent_requests
-            .map(|n| n as usize)
-            .unwrap_or_else(|| {
-                4 * std::thread::available_parallelism().map_or(1, |cores| cores.get())
-            }),
+            .map_or(defaults.max_concurrent_requests, |n| n as usize),
         database_max_connections: global.database_max_connections,
-        shutdown_timeout: std::time::Duration::from_secs(global.shutdown_timeout),
+        shutdown_timeout: Duration::from_secs(global.shutdown_timeout),
+        auth: global.auth.settings(),
+        allow_unauthenticated: global.auth.allow_unauthenticated,
+        limits: global.limits.request_limits()?,
+        introspection: !global.limits.disable_introspection,
+        rate_limit: global.limits.rate_limit(),
+        ..defaults
     };
     let app = Application::build(config).await?;
     tracing::info!(address = %app.address(), "serving");

@@ -25,6 +25,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// Connects with a pool of at most `max_connections`.
 pub async fn connect_pool(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(pool_options(url, max_connections)).await
+}
+
+/// A pool that opens its connections on first use, so a server can start
+/// while the database is down; only a malformed URL fails here.
+pub async fn connect_lazily(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = pool_options(url, max_connections);
+    options.connect_lazy(true);
+    Database::connect(options).await
+}
+
+fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -39,7 +51,7 @@ pub async fn connect_pool(url: &str, max_connections: u32) -> Result<DatabaseCon
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
         });
-    Database::connect(options).await
+    options
 }
 
 /// Applies pending migrations. Concurrent starts (several gateway

@@ -4,6 +4,7 @@
 //! and [`entities`] the database, [`dataset`] the import format shared by
 //! [`import`] and [`seed`].
 
+pub mod auth;
 pub mod cli;
 pub mod dataset;
 pub mod db;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod persisted_queries;
+pub mod rate_limit;
 pub mod seed;
 pub mod server;
 pub mod telemetry;

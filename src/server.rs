@@ -14,12 +14,14 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use crate::auth::{AuthSettings, Authenticator};
 use crate::db;
 use crate::graphql::{SessionGraphSchema, build_schema};
-use crate::http;
+use crate::http::{self, RequestLimits};
 use crate::import;
 use crate::metrics::Metrics;
 use crate::persisted_queries::PersistedQueries;
+use crate::rate_limit::{CostRateLimiter, RateLimitSettings};
 use crate::seed::{self, SeedOptions};
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,35 @@ pub struct ServerConfig {
     pub database_max_connections: u32,
     /// How long a shutdown waits for requests in flight (see `--shutdown-timeout`).
     pub shutdown_timeout: Duration,
+    /// Token verification; without keys the server runs open.
+    pub auth: AuthSettings,
+    /// Run open on a non-loopback address (see `--allow-unauthenticated`).
+    pub allow_unauthenticated: bool,
+    pub limits: RequestLimits,
+    /// Serve `__schema`/`__type` (see `--disable-introspection`).
+    pub introspection: bool,
+    /// Per-caller cost budget; `None` is unlimited.
+    pub rate_limit: Option<RateLimitSettings>,
+}
+
+impl ServerConfig {
+    /// The defaults of the command line, over `database_url`.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        ServerConfig {
+            database_url: database_url.into(),
+            load_demo_data: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            max_concurrent_requests: 4 * std::thread::available_parallelism()
+                .map_or(1, |cores| cores.get()),
+            database_max_connections: db::DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: Duration::from_secs(30),
+            auth: AuthSettings::default(),
+            allow_unauthenticated: false,
+            limits: RequestLimits::default(),
+            introspection: true,
+            rate_limit: None,
+        }
+    }
 }
 
 /// What every request handler shares.
@@ -46,6 +77,49 @@ pub struct AppState {
     /// connections that requests in flight hold.
     pub execution_slots: Arc<Semaphore>,
     pub persisted_queries: Arc<PersistedQueries>,
+    /// `None` in open mode.
+    pub authenticator: Option<Arc<Authenticator>>,
+    pub limits: RequestLimits,
+    /// `__schema`/`__type` are answered (see `--disable-introspection`).
+    pub introspection: bool,
+    pub rate_limiter: Option<Arc<CostRateLimiter>>,
+    /// Until the database is migrated, GraphQL requests get
+    /// SERVICE_UNAVAILABLE and `/readyz` 503.
+    pub database: DatabaseState,
+}
+
+/// Where preparing the database (migrations, demo data) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preparing {
+    /// Migrating, or waiting for the database to answer.
+    Pending,
+    Ready,
+    /// Failed in a way retrying cannot fix; the server stops.
+    Failed(String),
+}
+
+/// A view of [`Preparing`] that request handlers and tests share.
+#[derive(Debug, Clone)]
+pub struct DatabaseState(watch::Receiver<Preparing>);
+
+impl DatabaseState {
+    pub fn is_ready(&self) -> bool {
+        *self.0.borrow() == Preparing::Ready
+    }
+
+    /// Waits until the database is ready, or the reason it never will be.
+    pub async fn ready(&self) -> Result<(), String> {
+        let mut watch = self.0.clone();
+        let outcome = watch
+            .wait_for(|state| *state != Preparing::Pending)
+            .await
+            .map_err(|_| "the server stopped preparing the database".to_owned())?
+            .clone();
+        match outcome {
+            Preparing::Failed(reason) => Err(reason),
+            _ => Ok(()),
+        }
+    }
 }
 
 pub struct Application {
@@ -53,12 +127,37 @@ pub struct Application {
     router: Router,
     metrics: Arc<Metrics>,
     shutdown_timeout: Duration,
+    database: DatabaseState,
+}
+
+/// Open mode only on loopback, unless explicitly allowed: a sessions API
+/// without authentication tells anyone who is logged in where.
+fn check_open_mode(config: &ServerConfig, authenticated: bool) -> anyhow::Result<()> {
+    if authenticated {
+        return Ok(());
+    }
+    if !config.listen.ip().is_loopback() && !config.allow_unauthenticated {
+        anyhow::bail!(
+            "refusing to serve {} without authentication: configure --jwt-secret or --jwks-file, \
+             or pass --allow-unauthenticated to expose every zone to anyone who can connect",
+            config.listen
+        );
+    }
+    tracing::warn!(
+        listen = %config.listen,
+        "authentication is off (no --jwt-secret or --jwks-file): every caller can read and change every zone"
+    );
+    Ok(())
 }
 
 impl Application {
-    /// Connects, migrates, and binds; port 0 picks a free port (tests).
+    /// Binds and starts preparing the database (migrations, demo data) in
+    /// the background, so the server answers `/healthz` and `/readyz` even
+    /// while the database is down; port 0 picks a free port (tests).
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
-        let mut db = db::connect_pool(&config.database_url, config.database_max_connections)
+        let authenticator = Authenticator::from_settings(&config.auth)?.map(Arc::new);
+        check_open_mode(&config, authenticator.is_some())?;
+        let mut db = db::connect_lazily(&config.database_url, config.database_max_connections)
             .await
             .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
         let metrics = Metrics::new();
@@ -78,17 +177,21 @@ impl Application {
                 info.statement
             );
         });
-        db::migrate(&db).await.context("migrating the database")?;
-        if config.load_demo_data && db::is_empty(&db).await? {
-            let summary = import::store(&db, &seed::generate(&SeedOptions::demo()))
-                .await
-                .map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
-            tracing::info!(%summary, "fresh embedded database: loaded the demo dataset");
-        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let schema = build_schema(Some(db.clone()));
+        let schema = build_schema(Some(db.clone()), config.introspection);
+        let (preparing, watch) = watch::channel(Preparing::Pending);
+        let database = DatabaseState(watch);
+        if config.load_demo_data {
+            // Only the embedded default loads demo data: a local file that
+            // cannot be "down", so it is prepared before serving.
+            db::migrate(&db).await.context("migrating the database")?;
+            load_demo_data(&db).await?;
+            preparing.send_replace(Preparing::Ready);
+        } else {
+            tokio::spawn(prepare_database(db.clone(), preparing));
+        }
         Ok(Application {
             listener,
             router: router(AppState {
@@ -97,10 +200,21 @@ impl Application {
                 metrics: metrics.clone(),
                 execution_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
                 persisted_queries: Arc::default(),
+                authenticator,
+                limits: config.limits,
+                introspection: config.introspection,
+                rate_limiter: config.rate_limit.map(CostRateLimiter::new),
+                database: database.clone(),
             }),
             metrics,
             shutdown_timeout: config.shutdown_timeout,
+            database,
         })
+    }
+
+    /// Where preparing the database stands (tests wait for it).
+    pub fn database(&self) -> DatabaseState {
+        self.database.clone()
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -117,6 +231,13 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then stops accepting and lets the
     /// requests in flight finish, for at most the shutdown timeout.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let database = self.database;
+        let fatal = async move {
+            match database.ready().await {
+                Err(reason) => reason,
+                Ok(()) => std::future::pending().await,
+            }
+        };
         let (stopping_tx, mut stopping) = watch::channel(false);
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -136,17 +257,80 @@ impl Application {
                 tracing::warn!(?timeout, "requests still in flight at the shutdown timeout; exiting anyway");
                 Ok(())
             }
+            reason = fatal => Err(anyhow::anyhow!(reason)),
         }
     }
 }
 
+/// Migrates, retrying while the database is unreachable; a failure that
+/// retrying cannot fix stops the server.
+async fn prepare_database(db: DatabaseConnection, preparing: watch::Sender<Preparing>) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match migrate(&db).await {
+            Ok(()) => {
+                preparing.send_replace(Preparing::Ready);
+                tracing::info!("database migrated: ready");
+                return;
+            }
+            Err(Preparation::Unavailable(error)) => {
+                tracing::warn!(%error, retry_in = ?backoff, "database unavailable; serving not-ready until it answers");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(Preparation::Fatal(error)) => {
+                tracing::error!(error = %format!("{error:#}"), "preparing the database failed");
+                preparing.send_replace(Preparing::Failed(format!("{error:#}")));
+                return;
+            }
+        }
+    }
+}
+
+enum Preparation {
+    Unavailable(sea_orm::DbErr),
+    Fatal(anyhow::Error),
+}
+
+async fn migrate(db: &DatabaseConnection) -> Result<(), Preparation> {
+    db::migrate(db).await.map_err(|error| {
+        if db::is_unavailable(&error) {
+            Preparation::Unavailable(error)
+        } else {
+            Preparation::Fatal(anyhow::Error::new(error).context("migrating the database"))
+        }
+    })
+}
+
+/// Fills a fresh embedded database with the demo dataset.
+async fn load_demo_data(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db::is_empty(db).await? {
+        let summary = import::store(db, &seed::generate(&SeedOptions::demo()))
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo data: {e}"))?;
+        tracing::info!(%summary, "fresh embedded database: loaded the demo dataset");
+    }
+    Ok(())
+}
+
 pub fn router(state: AppState) -> Router {
+    let body_limit = axum::extract::DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
-        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .route(
+            "/graphql",
+            get(http::graphql_get)
+                .post(http::graphql_post)
+                .layer(body_limit),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::graphiql::routes())
+        // A panic anywhere in a request becomes that request's 500, coded,
+        // while the server keeps serving (resolvers have their own guard).
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            http::panic_response,
+        ))
         .with_state(state)
 }
 
@@ -165,6 +349,12 @@ async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResp
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if !state.database.is_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database not migrated yet (unreachable or migrating)",
+        );
+    }
     match db::ping(&state.db).await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(error) => {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::errors::{ApiError, RequestId};
 use super::loader::Loader;
+use crate::auth::Access;
 
 /// Per-request state: a fresh loader (so batches and caches never span
 /// requests), the request id for errors and logs, and the request's "now".
@@ -15,6 +16,22 @@ pub struct RequestState {
     pub loader: DataLoader<Loader>,
     pub request_id: RequestId,
     pub now: DateTime<Utc>,
+    /// Who is asking: every statement is limited to these zones.
+    pub access: Arc<Access>,
+}
+
+impl RequestState {
+    /// A zone-wide list is `FORBIDDEN` outside the caller's zones; asking
+    /// is not an existence oracle because every zone id answers alike.
+    pub fn require_zone(&self, zone_id: &str) -> Result<(), ApiError> {
+        if self.access.permits_zone(zone_id) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the token does not grant zone {zone_id:?}"
+            )))
+        }
+    }
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestState> {

@@ -11,6 +11,9 @@ pub enum Code {
     GraphqlValidationFailed,
     BadUserInput,
     NotFound,
+    Unauthenticated,
+    Forbidden,
+    QueryTooComplex,
     PersistedQueryNotFound,
     ServiceUnavailable,
     InternalServerError,
@@ -23,6 +26,9 @@ impl Code {
             Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::NotFound => "NOT_FOUND",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
@@ -37,6 +43,8 @@ pub enum ApiError {
     BadUserInput(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Database(#[from] DbErr),
 }
@@ -56,6 +64,7 @@ impl ApiError {
         let (code, message) = match &self {
             ApiError::BadUserInput(message) => (Code::BadUserInput, message.clone()),
             ApiError::NotFound(message) => (Code::NotFound, message.clone()),
+            ApiError::Forbidden(message) => (Code::Forbidden, message.clone()),
             ApiError::Database(error) => {
                 let unavailable = crate::db::is_unavailable(error);
                 tracing::error!(request_id = %request_id.0, %error, "database error");

@@ -15,10 +15,14 @@ use sea_orm::{
 
 use super::pagination::Page;
 use super::session_lists::{Criteria, ListArgs, Owner, count_statement, page_statement};
+use super::tenancy::{OrganizationColumn, restrict};
+use crate::auth::Access;
 use crate::entities::{application, session, user, user_agent};
 
 pub struct Loader {
     pub db: DatabaseConnection,
+    /// The caller's zones and organization, added to every statement.
+    pub access: Arc<Access>,
     /// The instant effective statuses are judged at, fixed per request.
     pub now: DateTime<Utc>,
 }
@@ -54,28 +58,40 @@ zoned_key!(UserAgentKey);
 zoned_key!(SessionKey);
 
 /// Groups keys by zone so each statement stays within one zone (SPEC §4).
-fn by_zone<'a>(keys: impl Iterator<Item = &'a ZonedId>) -> HashMap<&'a str, Vec<String>> {
+/// Keys of zones outside the caller's access are dropped unread: they load
+/// as missing.
+fn by_zone<'a>(
+    keys: impl Iterator<Item = &'a ZonedId>,
+    access: &Access,
+) -> HashMap<&'a str, Vec<String>> {
     let mut groups: HashMap<&str, Vec<String>> = HashMap::new();
-    for key in keys {
+    for key in keys.filter(|key| access.permits_zone(&key.zone_id)) {
         groups.entry(&key.zone_id).or_default().push(key.id.clone());
     }
     groups
 }
 
 macro_rules! entity_loader {
-    ($key:ident, $module:ident) => {
+    ($key:ident, $module:ident, $organization:expr) => {
         impl dataloader::Loader<$key> for Loader {
             type Value = $module::Model;
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let mut found = HashMap::with_capacity(keys.len());
-                for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0)) {
-                    let rows = $module::Entity::find()
+                for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
+                    let select = $module::Entity::find()
                         .filter($module::Column::ZoneId.eq(zone_id))
-                        .filter($module::Column::Id.is_in(ids))
-                        .all(&self.db)
-                        .await?;
+                        .filter($module::Column::Id.is_in(ids));
+                    let rows = restrict(
+                        select,
+                        &self.access,
+                        $module::Column::ZoneId,
+                        $module::Column::OrganizationId,
+                        $organization,
+                    )
+                    .all(&self.db)
+                    .await?;
                     for row in rows {
                         found.insert($key::new(&row.zone_id, &row.id), row);
                     }
@@ -86,10 +102,10 @@ macro_rules! entity_loader {
     };
 }
 
-entity_loader!(UserKey, user);
-entity_loader!(ApplicationKey, application);
-entity_loader!(UserAgentKey, user_agent);
-entity_loader!(SessionKey, session);
+entity_loader!(UserKey, user, OrganizationColumn::Required);
+entity_loader!(ApplicationKey, application, OrganizationColumn::Required);
+entity_loader!(UserAgentKey, user_agent, OrganizationColumn::Required);
+entity_loader!(SessionKey, session, OrganizationColumn::Nullable);
 
 /// One owner's page of a session connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -154,11 +170,25 @@ impl dataloader::Loader<SessionPageKey> for Loader {
         });
         for ((zone_id, owner, args, with_total), keys) in groups {
             let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
-            let statement = page_statement(
-                backend, &zone_id, owner, &owners, &args, with_total, self.now,
-            );
+            // Zones outside the caller's access read as empty lists.
+            let statement = self.access.permits_zone(&zone_id).then(|| {
+                page_statement(
+                    backend,
+                    &self.access,
+                    &zone_id,
+                    owner,
+                    &owners,
+                    &args,
+                    with_total,
+                    self.now,
+                )
+            });
             let mut per_owner: HashMap<String, (Vec<session::Model>, i64)> = HashMap::new();
-            for result in self.db.query_all_raw(statement).await? {
+            let rows = match statement {
+                Some(statement) => self.db.query_all_raw(statement).await?,
+                None => Vec::new(),
+            };
+            for result in rows {
                 let row = session::Model::from_query_result(&result, "")?;
                 let total = if with_total {
                     result.try_get::<i64>("", "total_count")?
@@ -205,10 +235,22 @@ impl dataloader::Loader<SessionCountKey> for Loader {
         let groups = group(keys, |k| (k.zone_id.clone(), k.owner, k.criteria.clone()));
         for ((zone_id, owner, criteria), keys) in groups {
             let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
-            let statement = count_statement(backend, &zone_id, owner, &owners, &criteria, self.now);
-            let rows = OwnerCount::find_by_statement(statement)
-                .all(&self.db)
-                .await?;
+            let rows = if self.access.permits_zone(&zone_id) {
+                let statement = count_statement(
+                    backend,
+                    &self.access,
+                    &zone_id,
+                    owner,
+                    &owners,
+                    &criteria,
+                    self.now,
+                );
+                OwnerCount::find_by_statement(statement)
+                    .all(&self.db)
+                    .await?
+            } else {
+                Vec::new()
+            };
             let totals: HashMap<String, i64> =
                 rows.into_iter().map(|r| (r.owner, r.total)).collect();
             for key in keys {

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod context;
 pub mod enums;
 pub mod errors;
+pub mod limits;
 pub mod loader;
 pub mod mutation;
 pub mod pagination;
@@ -13,15 +14,19 @@ pub mod query;
 pub mod scalars;
 pub mod session_lists;
 pub mod sql;
+pub mod tenancy;
 pub mod types;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{EmptySubscription, Response, Schema, ServerError};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::{Access, READ_SCOPE, WRITE_SCOPE};
 use batching::{IdleSignal, UntilIdle};
 pub use context::RequestState;
 use errors::{Code, RequestId};
@@ -31,7 +36,8 @@ use query::Query;
 
 pub type SessionGraphSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub fn build_schema(db: Option<DatabaseConnection>) -> SessionGraphSchema {
+/// The schema; `introspection: false` hides `__schema` and `__type`.
+pub fn build_schema(db: Option<DatabaseConnection>, introspection: bool) -> SessionGraphSchema {
     // No extensions: with none registered, async-graphql resolves each field
     // directly instead of through the extension chain (about 7% of the CPU
     // of a nested query). Error codes are assigned in `execute` instead.
@@ -39,12 +45,15 @@ pub fn build_schema(db: Option<DatabaseConnection>) -> SessionGraphSchema {
     if let Some(db) = db {
         builder = builder.data(db);
     }
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
     builder.finish()
 }
 
 /// The schema in SDL, as `sessiongraph schema` prints it.
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    build_schema(None, true).sdl()
 }
 
 /// Runs one request with its own loader, so batches never span requests;
@@ -54,18 +63,38 @@ pub async fn execute(
     db: DatabaseConnection,
     mut request: async_graphql::Request,
     request_id: RequestId,
+    access: Arc<Access>,
 ) -> Response {
     // Parsed here, and kept in the request for the engine, so that a parse
     // failure can be told apart from the validation failures that follow.
-    if let Err(error) = request.parsed_query() {
-        return Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)]);
+    let operation_name = request.operation_name.clone();
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => {
+            return Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)]);
+        }
+    };
+    let required_scope = match operation_type(document, operation_name.as_deref()) {
+        Some(OperationType::Mutation) if !access.may_write() => Some(WRITE_SCOPE),
+        Some(OperationType::Query) if !access.may_read() => Some(READ_SCOPE),
+        _ => None,
+    };
+    if let Some(scope) = required_scope {
+        let error = ServerError::new(format!("the token's scope lacks `{scope}`"), None);
+        return Response::from_errors(vec![with_code(error, Code::Forbidden)]);
     }
     let idle = IdleSignal::default();
     let now = Utc::now();
+    let loader = Loader {
+        db,
+        now,
+        access: access.clone(),
+    };
     let state = RequestState {
-        loader: DataLoader::new(Loader { db, now }, idle.spawner()).delay(Duration::ZERO),
+        loader: DataLoader::new(loader, idle.spawner()).delay(Duration::ZERO),
         request_id,
         now,
+        access,
     };
     let mut response = UntilIdle::new(schema.execute(request.data(state)), idle).await;
     // Resolvers code their own errors. What is left came from the engine:
@@ -84,6 +113,53 @@ pub async fn execute(
         })
         .collect();
     response
+}
+
+/// Whether a document selects `__schema` or `__type` anywhere (fragments
+/// included), so a server with introspection off can say so instead of
+/// answering null.
+pub fn selects_introspection(document: &ExecutableDocument) -> bool {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                name == "__schema" || name == "__type" || walk(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .any(|(_, operation)| walk(&operation.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|fragment| walk(&fragment.node.selection_set.node))
+}
+
+/// The type of the operation a request would run; `None` when the document
+/// does not say which (validation reports that).
+pub fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    let mut selected =
+        document
+            .operations
+            .iter()
+            .filter(|(name, _)| match (operation_name, name) {
+                (Some(wanted), Some(name)) => wanted == name.as_str(),
+                (None, _) => true,
+                (Some(_), None) => false,
+            });
+    let (_, operation) = selected.next()?;
+    if selected.next().is_some() {
+        return None;
+    }
+    Some(operation.node.ty)
 }
 
 fn with_code(mut error: ServerError, code: Code) -> ServerError {

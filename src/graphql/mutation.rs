@@ -9,7 +9,9 @@ use super::context::{fail, state};
 use super::enums::SessionStatus;
 use super::errors::ApiError;
 use super::sql::Sql;
+use super::tenancy::{OrganizationColumn, restrict};
 use super::types::Session;
+use crate::auth::{Access, WRITE_SCOPE};
 use crate::db::begin_write;
 use crate::entities::session;
 
@@ -57,17 +59,45 @@ fn push_subtree(sql: &mut Sql, zone_id: &str, id: &str) {
         .push(" AND child.parent_id = subtree.id) ");
 }
 
-async fn find_session(db: &impl ConnectionTrait, id: &str) -> Result<session::Model, ApiError> {
-    session::Entity::find()
-        .filter(session::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no session has id {id:?}")))
+/// The session to change, within the caller's zones and organization: one
+/// of another zone is as missing as an unknown id. Its descendants share its
+/// zone, so the subtree statements below stay inside it.
+async fn find_session(
+    db: &impl ConnectionTrait,
+    access: &Access,
+    id: &str,
+) -> Result<session::Model, ApiError> {
+    let sessions = session::Entity::find().filter(session::Column::Id.eq(id));
+    restrict(
+        sessions,
+        access,
+        session::Column::ZoneId,
+        session::Column::OrganizationId,
+        OrganizationColumn::Nullable,
+    )
+    .one(db)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no session has id {id:?}")))
 }
 
-async fn revoke(db: &DatabaseConnection, id: &str) -> Result<(session::Model, i32), ApiError> {
+fn require_write(access: &Access) -> Result<(), ApiError> {
+    if access.may_write() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "the token's scope lacks `{WRITE_SCOPE}`"
+        )))
+    }
+}
+
+async fn revoke(
+    db: &DatabaseConnection,
+    access: &Access,
+    id: &str,
+) -> Result<(session::Model, i32), ApiError> {
+    require_write(access)?;
     let txn = begin_write(db).await?;
-    let target = find_session(&txn, id).await?;
+    let target = find_session(&txn, access, id).await?;
     // Stored to the microsecond on both databases (SQLite would keep nanoseconds).
     let now = crate::timestamp::truncate_to_micros(Utc::now());
     let mut sql = Sql::new(txn.get_database_backend());
@@ -80,14 +110,15 @@ async fn revoke(db: &DatabaseConnection, id: &str) -> Result<(session::Model, i3
         .bind(now)
         .push(")");
     let changed = txn.execute_raw(sql.build()).await?.rows_affected();
-    let updated = find_session(&txn, id).await?;
+    let updated = find_session(&txn, access, id).await?;
     txn.commit().await?;
     Ok((updated, i32::try_from(changed).unwrap_or(i32::MAX)))
 }
 
-async fn delete(db: &DatabaseConnection, id: &str) -> Result<i32, ApiError> {
+async fn delete(db: &DatabaseConnection, access: &Access, id: &str) -> Result<i32, ApiError> {
+    require_write(access)?;
     let txn = begin_write(db).await?;
-    let target = find_session(&txn, id).await?;
+    let target = find_session(&txn, access, id).await?;
     let backend = txn.get_database_backend();
     // Counted before deleting: on SQLite the DELETE's own count leaves out the
     // descendants that the parent key's ON DELETE CASCADE removed first. On
@@ -135,7 +166,7 @@ impl Mutation {
             );
         }
         let db = ctx.data::<DatabaseConnection>()?;
-        let (row, revoked_count) = fail(state, revoke(db, &id.0).await)?;
+        let (row, revoked_count) = fail(state, revoke(db, &state.access, &id.0).await)?;
         Ok(UpdateSessionPayload {
             session: Session::from(row),
             revoked_count,
@@ -150,7 +181,7 @@ impl Mutation {
     ) -> async_graphql::Result<DeleteSessionPayload> {
         let state = state(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let deleted_count = fail(state, delete(db, &id.0).await)?;
+        let deleted_count = fail(state, delete(db, &state.access, &id.0).await)?;
         Ok(DeleteSessionPayload {
             deleted_session_id: id,
             deleted_count,

@@ -13,9 +13,11 @@ use super::errors::ApiError;
 use super::pagination::{Cursor, Ordering, Page, Window, push_keyset_page};
 use super::session_lists::Owner;
 use super::sql::Sql;
+use super::tenancy::{OrganizationColumn, push_organization, restrict};
 use super::types::{
     Application, Node, Session, SessionFilter, SessionOrder, User, UserAgent, session_connection,
 };
+use crate::auth::Access;
 use crate::entities::{application, session, user, user_agent};
 
 /// The most ids `nodes` takes at once.
@@ -44,6 +46,7 @@ impl CountQuery {
             self.table
         ))
         .bind(self.zone_id.clone());
+        push_organization(&mut sql, &state.access, OrganizationColumn::Required);
         let total = Total::find_by_statement(sql.build())
             .one(db)
             .await
@@ -55,6 +58,7 @@ impl CountQuery {
 /// A page of a root list ordered newest first (applications, users, user agents).
 async fn newest_first<M: FromQueryResult + Send + Sync>(
     db: &DatabaseConnection,
+    access: &Access,
     table: &'static str,
     zone_id: &str,
     window: &Window,
@@ -64,6 +68,7 @@ async fn newest_first<M: FromQueryResult + Send + Sync>(
     push_keyset_page(&mut sql, Ordering::default(), window, false, |sql| {
         sql.push(&format!("SELECT * FROM {table} WHERE zone_id = "))
             .bind(zone_id.to_owned());
+        push_organization(sql, access, OrganizationColumn::Required);
     });
     let rows = M::find_by_statement(sql.build()).all(db).await?;
     Ok(Page::from_fetched(rows, window))
@@ -77,35 +82,51 @@ fn created_cursor(created_at: chrono::DateTime<chrono::Utc>, id: &str) -> String
     .encode(Ordering::default())
 }
 
+/// A kind of record as the caller may see it: within their zones and
+/// organization, so an id of another zone reads exactly like a missing one.
+macro_rules! visible {
+    ($access:expr, $module:ident, $organization:expr) => {
+        restrict(
+            $module::Entity::find(),
+            $access,
+            $module::Column::ZoneId,
+            $module::Column::OrganizationId,
+            $organization,
+        )
+    };
+}
+
 /// Looks ids up in every table: ids are unique across kinds (SPEC §2).
 async fn find_nodes(
     db: &DatabaseConnection,
+    access: &Access,
     ids: &[String],
 ) -> Result<HashMap<String, Node>, ApiError> {
     let mut found = HashMap::new();
-    for row in session::Entity::find()
-        .filter(session::Column::Id.is_in(ids.iter().cloned()))
+    let ids = || ids.iter().cloned();
+    for row in visible!(access, session, OrganizationColumn::Nullable)
+        .filter(session::Column::Id.is_in(ids()))
         .all(db)
         .await?
     {
         found.insert(row.id.clone(), Node::from(Session::from(row)));
     }
-    for row in application::Entity::find()
-        .filter(application::Column::Id.is_in(ids.iter().cloned()))
+    for row in visible!(access, application, OrganizationColumn::Required)
+        .filter(application::Column::Id.is_in(ids()))
         .all(db)
         .await?
     {
         found.insert(row.id.clone(), Node::Application(Application(row)));
     }
-    for row in user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().cloned()))
+    for row in visible!(access, user, OrganizationColumn::Required)
+        .filter(user::Column::Id.is_in(ids()))
         .all(db)
         .await?
     {
         found.insert(row.id.clone(), Node::User(User(row)));
     }
-    for row in user_agent::Entity::find()
-        .filter(user_agent::Column::Id.is_in(ids.iter().cloned()))
+    for row in visible!(access, user_agent, OrganizationColumn::Required)
+        .filter(user_agent::Column::Id.is_in(ids()))
         .all(db)
         .await?
     {
@@ -128,7 +149,11 @@ macro_rules! root_list {
                 Ordering::default(),
             ),
         )?;
-        let page: Page<$model> = fail(state, newest_first(db, $table, &$zone.0, &window).await)?;
+        fail(state, state.require_zone(&$zone.0))?;
+        let page: Page<$model> = fail(
+            state,
+            newest_first(db, &state.access, $table, &$zone.0, &window).await,
+        )?;
         let page = Page {
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
@@ -159,7 +184,10 @@ impl Query {
     ) -> async_graphql::Result<Option<Node>> {
         let state = state(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let mut found = fail(state, find_nodes(db, std::slice::from_ref(&id.0)).await)?;
+        let mut found = fail(
+            state,
+            find_nodes(db, &state.access, std::slice::from_ref(&id.0)).await,
+        )?;
         Ok(found.remove(&id.0))
     }
 
@@ -181,7 +209,7 @@ impl Query {
         }
         let db = ctx.data::<DatabaseConnection>()?;
         let wanted: Vec<String> = ids.iter().map(|id| id.0.clone()).collect();
-        let found = fail(state, find_nodes(db, &wanted).await)?;
+        let found = fail(state, find_nodes(db, &state.access, &wanted).await)?;
         Ok(wanted.iter().map(|id| found.get(id).cloned()).collect())
     }
 
@@ -193,7 +221,7 @@ impl Query {
     ) -> async_graphql::Result<Option<Session>> {
         let state = state(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let row = session::Entity::find()
+        let row = visible!(&state.access, session, OrganizationColumn::Nullable)
             .filter(session::Column::Id.eq(id.0))
             .one(db)
             .await
@@ -239,7 +267,7 @@ impl Query {
     ) -> async_graphql::Result<Option<Application>> {
         let state = state(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let row = application::Entity::find()
+        let row = visible!(&state.access, application, OrganizationColumn::Required)
             .filter(application::Column::Id.eq(id.0))
             .one(db)
             .await
@@ -280,7 +308,7 @@ impl Query {
     ) -> async_graphql::Result<Option<User>> {
         let state = state(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let row = user::Entity::find()
+        let row = visible!(&state.access, user, OrganizationColumn::Required)
             .filter(user::Column::Id.eq(id.0))
             .one(db)
             .await
@@ -322,7 +350,7 @@ impl Query {
     ) -> async_graphql::Result<Option<UserAgent>> {
         let state = state(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let row = user_agent::Entity::find()
+        let row = visible!(&state.access, user_agent, OrganizationColumn::Required)
             .filter(user_agent::Column::Id.eq(id.0))
             .one(db)
             .await

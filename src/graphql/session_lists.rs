@@ -7,6 +7,8 @@ use sea_orm::{DbBackend, Statement};
 
 use super::pagination::{Ordering, Window, order_by, push_after, push_before, push_keyset_page};
 use super::sql::Sql;
+use super::tenancy::{OrganizationColumn, push_organization};
+use crate::auth::Access;
 use crate::entities::enums::SessionType;
 
 /// The status clients see: a stored `active` session whose expiry has
@@ -126,8 +128,11 @@ fn push_criteria(sql: &mut Sql, criteria: &Criteria, owner: Owner, now: DateTime
     }
 }
 
-fn push_scope(sql: &mut Sql, zone_id: &str, owner: Owner, owners: &[String]) {
+/// The zone (one the caller may read: the loader checks), the caller's
+/// organization, and the owners.
+fn push_scope(sql: &mut Sql, access: &Access, zone_id: &str, owner: Owner, owners: &[String]) {
     sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
+    push_organization(sql, access, OrganizationColumn::Nullable);
     if let Some(column) = owner.column() {
         sql.push(&format!(" AND {column} IN "))
             .bind_list(owners.iter().cloned());
@@ -140,8 +145,10 @@ fn push_scope(sql: &mut Sql, zone_id: &str, owner: Owner, owners: &[String]) {
 /// `with_total` (per-owner pages without cursors only, where the window
 /// already sees each owner's whole filtered list) every row also carries its
 /// owner's `total_count`, saving the separate count statement.
+#[allow(clippy::too_many_arguments)]
 pub fn page_statement(
     backend: DbBackend,
+    access: &Access,
     zone_id: &str,
     owner: Owner,
     owners: &[String],
@@ -153,7 +160,7 @@ pub fn page_statement(
     let Some(column) = owner.column() else {
         push_keyset_page(&mut sql, args.order, &args.window, true, |sql| {
             sql.push("SELECT * FROM sessions");
-            push_scope(sql, zone_id, owner, owners);
+            push_scope(sql, access, zone_id, owner, owners);
             push_criteria(sql, &args.criteria, owner, now);
         });
         return sql.build();
@@ -168,7 +175,7 @@ pub fn page_statement(
     sql.push(&format!(
         "SELECT * FROM (SELECT sessions.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions"
     ));
-    push_scope(&mut sql, zone_id, owner, owners);
+    push_scope(&mut sql, access, zone_id, owner, owners);
     push_criteria(&mut sql, &args.criteria, owner, now);
     if let Some(after) = &args.window.after {
         push_after(&mut sql, args.order, after);
@@ -186,6 +193,7 @@ pub fn page_statement(
 /// whatever the cursor.
 pub fn count_statement(
     backend: DbBackend,
+    access: &Access,
     zone_id: &str,
     owner: Owner,
     owners: &[String],
@@ -199,7 +207,7 @@ pub fn count_statement(
             "SELECT {column} AS owner, COUNT(*) AS total FROM sessions"
         )),
     };
-    push_scope(&mut sql, zone_id, owner, owners);
+    push_scope(&mut sql, access, zone_id, owner, owners);
     push_criteria(&mut sql, criteria, owner, now);
     if let Some(column) = owner.column() {
         sql.push(&format!(" GROUP BY {column}"));

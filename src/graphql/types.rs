@@ -101,6 +101,9 @@ pub fn session_connection(
     before: Option<String>,
 ) -> async_graphql::Result<SessionConnection> {
     let state = state(ctx)?;
+    if owner == Owner::Zone {
+        fail(state, state.require_zone(zone_id))?;
+    }
     let args = fail(
         state,
         session_list_args(filter, order_by, first, after, last, before),

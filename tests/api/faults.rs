@@ -50,3 +50,210 @@ async fn postgres_outage_is_service_unavailable_until_it_recovers() {
     assert_eq!(data["session"]["user"]["email"], "ada@example.com");
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_starts_while_postgres_refuses_and_becomes_ready() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let name = db.url.rsplit('/').next().expect("database name").to_owned();
+    as_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+
+    let started = std::time::Instant::now();
+    let app = sessiongraph::server::Application::build(test_config(&db))
+        .await
+        .expect("the server starts while the database is down");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "start-up waited for the database: {:?}",
+        started.elapsed()
+    );
+    let database = app.database();
+    let app = TestApp {
+        address: app.address(),
+        client: reqwest::Client::new(),
+        metrics: app.metrics(),
+        db: {
+            let server = app;
+            tokio::spawn(server.run_until_stopped());
+            db
+        },
+    };
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    let query = r#"{ sessions(zoneId: "zone_demo") { totalCount } }"#;
+    let (status, body) = app.post_graphql(query, json!({})).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "SERVICE_UNAVAILABLE"
+    );
+
+    as_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    tokio::time::timeout(std::time::Duration::from_secs(30), database.ready())
+        .await
+        .expect("ready within 30 s of the database answering")
+        .expect("migrated");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let data = app.query(query, json!({})).await;
+    assert_eq!(data["sessions"]["totalCount"], 0);
+}
+
+/// Effective-active sessions of each root's subtree (itself included),
+/// leaving out those that could expire while the test runs.
+async fn active_subtrees(
+    db: &sea_orm::DatabaseConnection,
+    roots: &[String],
+) -> Vec<std::collections::BTreeSet<String>> {
+    let mut subtrees = Vec::new();
+    for root in roots {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "WITH RECURSIVE subtree (id) AS (SELECT id FROM sessions WHERE id = $1 \
+                 UNION ALL SELECT s.id FROM sessions s JOIN subtree ON s.parent_id = subtree.id) \
+                 SELECT s.id FROM sessions s JOIN subtree USING (id) \
+                 WHERE s.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > now() + interval '1 hour')",
+                [root.clone().into()],
+            ))
+            .await
+            .expect("read subtree");
+        subtrees.push(
+            rows.iter()
+                .map(|row| row.try_get::<String>("", "id").expect("id"))
+                .collect(),
+        );
+    }
+    subtrees
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revokes_are_all_or_nothing_while_connections_are_killed() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let name = db.url.rsplit('/').next().expect("database name").to_owned();
+    let output = sessiongraph(&db, &["seed", "--sessions", "3000", "--zones", "1"], None).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let connection = db.connect().await;
+    // Roots whose whole subtree is active, with descendants to cascade to.
+    let candidates: Vec<String> = connection
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT p.id FROM sessions p WHERE p.parent_id IS NULL AND p.status = 'active' \
+             AND (p.expires_at IS NULL OR p.expires_at > now() + interval '1 hour') \
+             AND EXISTS (SELECT 1 FROM sessions c WHERE c.parent_id = p.id) ORDER BY p.id LIMIT 200",
+        ))
+        .await
+        .expect("pick roots")
+        .iter()
+        .map(|row| row.try_get::<String>("", "id").expect("id"))
+        .collect();
+    let before = active_subtrees(&connection, &candidates).await;
+    let (roots, before): (Vec<String>, Vec<_>) = candidates
+        .into_iter()
+        .zip(before)
+        .filter(|(_, subtree)| subtree.len() >= 2)
+        .take(40)
+        .unzip();
+    assert!(
+        roots.len() >= 10,
+        "the seed has too few trees: {}",
+        roots.len()
+    );
+    let zone: String = connection
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT zone_id FROM sessions LIMIT 1",
+        ))
+        .await
+        .expect("zone")
+        .expect("a row")
+        .try_get("", "zone_id")
+        .expect("zone_id");
+
+    let app = std::sync::Arc::new(spawn_app(db).await);
+    let killing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let killer = {
+        let killing = killing.clone();
+        let name = name.clone();
+        tokio::spawn(async move {
+            while killing.load(std::sync::atomic::Ordering::Relaxed) {
+                as_admin(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .await;
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+        })
+    };
+    let revoke =
+        "mutation($id: ID!) { updateSession(id: $id, input: {status: REVOKED}) { revokedCount } }";
+    let mut requests = Vec::new();
+    for root in &roots {
+        let app = app.clone();
+        let root = root.clone();
+        requests.push(tokio::spawn(async move {
+            app.post_graphql(revoke, json!({ "id": root })).await
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for request in requests {
+        outcomes.push(request.await.expect("request task"));
+    }
+    killing.store(false, std::sync::atomic::Ordering::Relaxed);
+    killer.await.expect("killer task");
+
+    let connection = app.db.connect().await;
+    let after = active_subtrees(&connection, &roots).await;
+    let mut failed = 0;
+    for ((root, (status, body)), (before, after)) in
+        roots.iter().zip(&outcomes).zip(before.iter().zip(&after))
+    {
+        assert_eq!(*status, 200, "{root}: {body}");
+        match body.get("errors") {
+            None => {
+                assert!(
+                    after.is_empty(),
+                    "{root}: revoked, yet still active: {after:?}"
+                );
+                assert_eq!(
+                    body["data"]["updateSession"]["revokedCount"],
+                    before.len(),
+                    "{root}: {body}"
+                );
+            }
+            Some(errors) => {
+                failed += 1;
+                assert_eq!(
+                    errors[0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+                    "{root}: {body}"
+                );
+                // The commit may or may not have happened before the
+                // connection died; either way, the whole subtree or none of it.
+                assert!(
+                    after.is_empty() || after == before,
+                    "{root}: half a cascade: {} of {} still active",
+                    after.len(),
+                    before.len()
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{failed} of {} revokes failed while connections were killed",
+        roots.len()
+    );
+    // Recovered without a restart.
+    let data = app
+        .query(
+            "query($zone: ID!) { sessions(zoneId: $zone, first: 1) { totalCount } }",
+            json!({ "zone": zone }),
+        )
+        .await;
+    assert!(
+        data["sessions"]["totalCount"].as_i64().unwrap_or(0) > 0,
+        "{data}"
+    );
+}

@@ -251,12 +251,10 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 /// The server configuration tests start from: no demo data, a random port.
 pub fn test_config(db: &TestDb) -> sessiongraph::server::ServerConfig {
     sessiongraph::server::ServerConfig {
-        database_url: db.url.clone(),
-        load_demo_data: false,
         listen: "127.0.0.1:0".parse().expect("address"),
         max_concurrent_requests: 16,
-        database_max_connections: sessiongraph::db::DEFAULT_MAX_CONNECTIONS,
         shutdown_timeout: std::time::Duration::from_secs(5),
+        ..sessiongraph::server::ServerConfig::new(db.url.clone())
     }
 }
 
@@ -270,6 +268,7 @@ pub async fn spawn_app_configured(
     let app = sessiongraph::server::Application::build(config)
         .await
         .expect("build server");
+    app.database().ready().await.expect("database ready");
     let address = app.address();
     let metrics = app.metrics();
     tokio::spawn(app.run_until_stopped());

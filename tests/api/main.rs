@@ -10,6 +10,7 @@ mod graphql_pagination;
 mod graphql_queries;
 mod import_rules;
 mod import_writes;
+mod limits;
 mod migrations;
 mod schema_snapshot;
 mod seed;

@@ -24,10 +24,12 @@ async fn demo_data_loads_only_into_an_empty_database(db: TestDb) {
         })
     };
     let app = build().await.expect("build server");
+    app.database().ready().await.expect("database ready");
     drop(app);
     let first = snapshot(&db.connect().await).await;
     assert!(!first.sessions.is_empty(), "demo data was not loaded");
     let app = build().await.expect("build server again");
+    app.database().ready().await.expect("database ready");
     drop(app);
     assert_eq!(snapshot(&db.connect().await).await, first);
 }
