@@ -95,9 +95,11 @@ pub struct Claims {
     pub org: String,
     pub zones: Vec<String>,
     pub scope: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Written by `sessiongraph token`; when reading, the library checks
+    /// them from the raw claims (where `aud` may be a string or an array).
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub aud: Option<String>,
 }
 

@@ -9,7 +9,7 @@ use super::context::{fail, state};
 use super::enums::SessionStatus;
 use super::errors::ApiError;
 use super::sql::Sql;
-use super::tenancy::{OrganizationColumn, restrict};
+use super::tenancy::{OrganizationColumn, push_organization, restrict};
 use super::types::Session;
 use crate::auth::{Access, WRITE_SCOPE};
 use crate::db::begin_write;
@@ -109,6 +109,9 @@ async fn revoke(
         .push(" AND id IN (SELECT id FROM subtree) AND status = 'active' AND (expires_at IS NULL OR expires_at > ")
         .bind(now)
         .push(")");
+    // Descendants of another organization (a tree may mix them within a
+    // zone) are neither changed nor counted: the caller cannot see them.
+    push_organization(&mut sql, access, OrganizationColumn::Nullable);
     let changed = txn.execute_raw(sql.build()).await?.rows_affected();
     let updated = find_session(&txn, access, id).await?;
     txn.commit().await?;
@@ -126,13 +129,27 @@ async fn delete(db: &DatabaseConnection, access: &Access, id: &str) -> Result<i3
     let mut count = Sql::new(backend);
     push_subtree(&mut count, &target.zone_id, &target.id);
     count
-        .push("SELECT id FROM sessions WHERE zone_id = ")
+        .push("SELECT id, organization_id FROM sessions WHERE zone_id = ")
         .bind(target.zone_id.clone())
         .push(" AND id IN (SELECT id FROM subtree)");
     if backend == sea_orm::DbBackend::Postgres {
         count.push(" FOR UPDATE");
     }
-    let deleted = txn.query_all_raw(count.build()).await?.len();
+    let subtree = txn.query_all_raw(count.build()).await?;
+    let deleted = subtree.len();
+    // The parent key's ON DELETE CASCADE takes the whole subtree, so a
+    // subtree holding sessions of another organization cannot be deleted
+    // by this caller at all.
+    if let Some(organization_id) = access.organization_id() {
+        for row in &subtree {
+            let owner: Option<String> = row.try_get("", "organization_id")?;
+            if owner.as_deref().is_some_and(|owner| owner != organization_id) {
+                return Err(ApiError::Forbidden(
+                    "the session's subtree holds sessions of another organization; it cannot be deleted with this token".into(),
+                ));
+            }
+        }
+    }
     let mut sql = Sql::new(backend);
     push_subtree(&mut sql, &target.zone_id, &target.id);
     sql.push("DELETE FROM sessions WHERE zone_id = ")

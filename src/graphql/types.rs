@@ -330,9 +330,17 @@ session_object!(
             if self.0.root_id == self.0.id {
                 return Ok(self.clone());
             }
-            let found = load_user_session(ctx, &self.0.zone_id, &self.0.root_id).await?;
-            // The import keeps root_id pointing at a stored ancestor.
-            Ok(found.unwrap_or_else(|| self.clone()))
+            // The import keeps root_id pointing at a stored ancestor, so
+            // missing means outside the caller's organization.
+            match load_user_session(ctx, &self.0.zone_id, &self.0.root_id).await? {
+                Some(root) => Ok(root),
+                None => fail(
+                    state(ctx)?,
+                    Err(ApiError::Forbidden(
+                        "the root of this session's tree is outside the token's organization".into(),
+                    )),
+                ),
+            }
         }
 
         /// 0 for a session without parent, the parent's depth + 1 otherwise.

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod auth;
 mod faults;
 mod graphql_batching;
 mod graphql_http;
