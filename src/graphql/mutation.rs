@@ -143,7 +143,10 @@ async fn delete(db: &DatabaseConnection, access: &Access, id: &str) -> Result<i3
     if let Some(organization_id) = access.organization_id() {
         for row in &subtree {
             let owner: Option<String> = row.try_get("", "organization_id")?;
-            if owner.as_deref().is_some_and(|owner| owner != organization_id) {
+            if owner
+                .as_deref()
+                .is_some_and(|owner| owner != organization_id)
+            {
                 return Err(ApiError::Forbidden(
                     "the session's subtree holds sessions of another organization; it cannot be deleted with this token".into(),
                 ));
