@@ -22,6 +22,7 @@ use crate::auth::{Access, AuthError};
 use crate::graphql;
 use crate::graphql::errors::{Code, RequestId, finish_server_error};
 use crate::graphql::limits::{Limits, check as check_limits};
+use crate::graphql::screening;
 use crate::persisted_queries::PersistedQueryError;
 use crate::server::AppState;
 
@@ -235,6 +236,73 @@ fn authenticate(
         })
 }
 
+/// Refuses what must not reach the parser: no query at all, a query over
+/// the size limit or nested deep enough to exhaust the parser's stack, and
+/// NUL characters (no id holds one; PostgreSQL refuses them in text).
+fn screen(
+    state: &AppState,
+    request: &async_graphql::Request,
+    media: MediaType,
+    request_id: &RequestId,
+) -> Option<Response> {
+    let limits = state.limits;
+    let query = &request.query;
+    if query.trim().is_empty() {
+        return Some(http_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            request_id,
+            "the request has no `query`: send the GraphQL document to run (or a persisted query's hash)",
+        ));
+    }
+    if query.contains('\0') {
+        return Some(coded_error(
+            request_error_status(media),
+            media,
+            request_id,
+            Code::GraphqlParseFailed,
+            "the query text holds a NUL character (U+0000), which GraphQL source text cannot contain",
+        ));
+    }
+    if query.len() > limits.max_query_bytes {
+        return Some(limit_error(
+            request_error_status(media),
+            media,
+            request_id,
+            Code::QueryTooComplex,
+            &format!(
+                "the query text is {} bytes, above the limit of {} bytes (--max-query-bytes)",
+                query.len(),
+                limits.max_query_bytes
+            ),
+            json!({ "limit": "queryBytes", "maximum": limits.max_query_bytes, "actual": query.len() }),
+        ));
+    }
+    let nesting = screening::bracket_nesting(query, screening::MAX_NESTING);
+    if nesting > screening::MAX_NESTING {
+        return Some(limit_error(
+            request_error_status(media),
+            media,
+            request_id,
+            Code::QueryTooComplex,
+            &format!(
+                "the query nests brackets ({{, [, () at least {nesting} deep, above the limit of {}",
+                screening::MAX_NESTING
+            ),
+            json!({ "limit": "nesting", "maximum": screening::MAX_NESTING, "actual": nesting }),
+        ));
+    }
+    if screening::holds_nul(query, &request.variables) {
+        return Some(http_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            request_id,
+            "the request holds a NUL character (U+0000) in the query or a variable; no id or value can contain one",
+        ));
+    }
+    None
+}
+
 /// Replaces a persisted query's hash by its text; the answer when that fails.
 fn refuse_persisted(
     state: &AppState,
@@ -340,6 +408,9 @@ pub async fn graphql_post(
     if let Some(response) = refuse_persisted(&state, &mut request, media, &request_id) {
         return response;
     }
+    if let Some(response) = screen(&state, &request, media, &request_id) {
+        return response;
+    }
     execute(&state, request, media, request_id, access).await
 }
 
@@ -369,6 +440,9 @@ pub async fn graphql_get(
         }
     };
     if let Some(response) = refuse_persisted(&state, &mut request, media, &request_id) {
+        return response;
+    }
+    if let Some(response) = screen(&state, &request, media, &request_id) {
         return response;
     }
     if is_mutation(&mut request) {
@@ -435,20 +509,6 @@ async fn execute(
         );
     }
     let limits = state.limits;
-    if request.query.len() > limits.max_query_bytes {
-        return limit_error(
-            request_error_status(media),
-            media,
-            &request_id,
-            Code::QueryTooComplex,
-            &format!(
-                "the query text is {} bytes, above the limit of {} bytes (--max-query-bytes)",
-                request.query.len(),
-                limits.max_query_bytes
-            ),
-            json!({ "limit": "queryBytes", "maximum": limits.max_query_bytes, "actual": request.query.len() }),
-        );
-    }
     // Measured before validation, so a hostile document costs its parse
     // and this walk, never a validation or an execution. A document that
     // does not parse is left to `graphql::execute` to report.
@@ -464,12 +524,23 @@ async fn execute(
                 "introspection (`__schema`, `__type`) is disabled on this server (--disable-introspection)",
             );
         }
-        Ok(document) => check_limits(
-            document,
-            operation_name.as_deref(),
-            &variables,
-            &limits.query,
-        ),
+        Ok(document) => {
+            if let Some(cycle) = screening::fragment_cycle(document) {
+                return coded_error(
+                    request_error_status(media),
+                    media,
+                    &request_id,
+                    Code::GraphqlValidationFailed,
+                    &format!("fragments must not spread themselves: {cycle}"),
+                );
+            }
+            check_limits(
+                document,
+                operation_name.as_deref(),
+                &variables,
+                &limits.query,
+            )
+        }
         Err(_) => Ok(Default::default()),
     };
     let measured = match measured {

@@ -12,6 +12,7 @@ pub mod mutation;
 pub mod pagination;
 pub mod query;
 pub mod scalars;
+pub mod screening;
 pub mod session_lists;
 pub mod sql;
 pub mod tenancy;

@@ -115,7 +115,8 @@ impl Cursor {
             let micros: i64 = key.parse().map_err(|_| malformed())?;
             Some(DateTime::from_timestamp_micros(micros).ok_or_else(malformed)?)
         };
-        if id.is_empty() {
+        // No stored id is empty or holds NUL (PostgreSQL text cannot).
+        if id.is_empty() || id.contains('\0') {
             return Err(malformed());
         }
         Ok(Cursor {

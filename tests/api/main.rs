@@ -3,7 +3,9 @@
 mod helpers;
 
 mod auth;
+mod bad_input;
 mod faults;
+mod fuzz;
 mod graphql_batching;
 mod graphql_http;
 mod graphql_mutations;
