@@ -73,6 +73,16 @@ pub struct GlobalOptions {
     )]
     pub database_max_connections: u32,
 
+    /// Seconds a statement waits for a pooled connection before its request
+    /// fails with SERVICE_UNAVAILABLE.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_DATABASE_ACQUIRE_TIMEOUT",
+        global = true,
+        default_value_t = db::DEFAULT_ACQUIRE_TIMEOUT.as_secs_f64()
+    )]
+    pub database_acquire_timeout: f64,
+
     /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in flight
     /// before the process exits anyway.
     #[arg(
@@ -190,14 +200,17 @@ pub struct LimitOptions {
     pub rate_limit_burst: Option<NonZeroU32>,
 }
 
+/// A duration flag given in seconds, which must be positive and finite.
+fn positive_seconds(flag: &str, seconds: f64) -> anyhow::Result<Duration> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        anyhow::bail!("{flag} must be a positive number of seconds (got {seconds})");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 impl LimitOptions {
     fn request_limits(&self) -> anyhow::Result<RequestLimits> {
-        if !(self.request_timeout.is_finite() && self.request_timeout > 0.0) {
-            anyhow::bail!(
-                "--request-timeout must be a positive number of seconds (got {})",
-                self.request_timeout
-            );
-        }
+        let timeout = positive_seconds("--request-timeout", self.request_timeout)?;
         Ok(RequestLimits {
             query: Limits {
                 max_depth: self.max_query_depth,
@@ -207,7 +220,7 @@ impl LimitOptions {
             },
             max_query_bytes: self.max_query_bytes,
             max_body_bytes: self.max_body_bytes,
-            timeout: Duration::from_secs_f64(self.request_timeout),
+            timeout,
         })
     }
 
@@ -363,6 +376,10 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
             .max_concurrent_requests
             .map_or(defaults.max_concurrent_requests, |n| n as usize),
         database_max_connections: global.database_max_connections,
+        database_acquire_timeout: positive_seconds(
+            "--database-acquire-timeout",
+            global.database_acquire_timeout,
+        )?,
         shutdown_timeout: Duration::from_secs(global.shutdown_timeout),
         auth: global.auth.settings(),
         allow_unauthenticated: global.auth.allow_unauthenticated,

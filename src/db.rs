@@ -19,30 +19,38 @@ const MIGRATION_LOCK_KEY: i64 = 0x5e55_1011_6a9f;
 /// Connections a pool opens by default (sqlx's default too).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
+/// How long a statement waits for a pooled connection before the request
+/// fails with SERVICE_UNAVAILABLE.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_pool(url, DEFAULT_MAX_CONNECTIONS).await
 }
 
 /// Connects with a pool of at most `max_connections`.
 pub async fn connect_pool(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    Database::connect(pool_options(url, max_connections)).await
+    Database::connect(pool_options(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT)).await
 }
 
 /// A pool that opens its connections on first use, so a server can start
 /// while the database is down; only a malformed URL fails here.
-pub async fn connect_lazily(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    let mut options = pool_options(url, max_connections);
+pub async fn connect_lazily(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = pool_options(url, max_connections, acquire_timeout);
     options.connect_lazy(true);
     Database::connect(options).await
 }
 
-fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
+fn pool_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run while an import writes; NORMAL sync is
             // durable across application crashes, which is what WAL needs.

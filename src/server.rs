@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// The database pool's size (see `--database-max-connections`).
     pub database_max_connections: u32,
+    /// How long a statement waits for a pooled connection (see `--database-acquire-timeout`).
+    pub database_acquire_timeout: Duration,
     /// How long a shutdown waits for requests in flight (see `--shutdown-timeout`).
     pub shutdown_timeout: Duration,
     /// Token verification; without keys the server runs open.
@@ -57,6 +59,7 @@ impl ServerConfig {
             max_concurrent_requests: 4 * std::thread::available_parallelism()
                 .map_or(1, |cores| cores.get()),
             database_max_connections: db::DEFAULT_MAX_CONNECTIONS,
+            database_acquire_timeout: db::DEFAULT_ACQUIRE_TIMEOUT,
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
             allow_unauthenticated: false,
@@ -157,9 +160,13 @@ impl Application {
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
         let authenticator = Authenticator::from_settings(&config.auth)?.map(Arc::new);
         check_open_mode(&config, authenticator.is_some())?;
-        let mut db = db::connect_lazily(&config.database_url, config.database_max_connections)
-            .await
-            .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
+        let mut db = db::connect_lazily(
+            &config.database_url,
+            config.database_max_connections,
+            config.database_acquire_timeout,
+        )
+        .await
+        .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
         let metrics = Metrics::new();
         let counted = metrics.clone();
         db.set_metric_callback(move |info| {
