@@ -512,10 +512,12 @@ async fn execute(
     // Measured before validation, so a hostile document costs its parse
     // and this walk, never a validation or an execution. A document that
     // does not parse is left to `graphql::execute` to report.
-    let operation_name = request.operation_name.clone();
-    let variables = request.variables.clone();
+    // Moved out and back rather than cloned: the parsed document borrows
+    // the request while the walk reads the variables.
+    let operation_name = request.operation_name.take();
+    let variables = std::mem::take(&mut request.variables);
     let measured = match request.parsed_query() {
-        Ok(document) if !state.introspection && graphql::selects_introspection(document) => {
+        Ok(document) if !state.introspection && screening::selects_introspection(document) => {
             return coded_error(
                 request_error_status(media),
                 media,
@@ -543,6 +545,8 @@ async fn execute(
         }
         Err(_) => Ok(Default::default()),
     };
+    request.operation_name = operation_name;
+    request.variables = variables;
     let measured = match measured {
         Ok(measured) => measured,
         Err(exceeded) => {

@@ -116,31 +116,6 @@ pub async fn execute(
     response
 }
 
-/// Whether a document selects `__schema` or `__type` anywhere (fragments
-/// included), so a server with introspection off can say so instead of
-/// answering null.
-pub fn selects_introspection(document: &ExecutableDocument) -> bool {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk(set: &SelectionSet) -> bool {
-        set.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                let name = field.node.name.node.as_str();
-                name == "__schema" || name == "__type" || walk(&field.node.selection_set.node)
-            }
-            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node),
-            Selection::FragmentSpread(_) => false,
-        })
-    }
-    document
-        .operations
-        .iter()
-        .any(|(_, operation)| walk(&operation.node.selection_set.node))
-        || document
-            .fragments
-            .values()
-            .any(|fragment| walk(&fragment.node.selection_set.node))
-}
-
 /// The type of the operation a request would run; `None` when the document
 /// does not say which (validation reports that).
 pub fn operation_type(

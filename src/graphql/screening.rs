@@ -2,8 +2,9 @@
 //! it, or that the parser and validator answer badly: bracket nesting (the
 //! parser recurses once per level of a value and overflows the stack at a
 //! few thousand), NUL characters (no id holds one, and PostgreSQL refuses
-//! them in text), and fragment cycles (reported as a cycle, not as
-//! async-graphql's unrelated recursion limit).
+//! them in text), fragment cycles (reported as a cycle, not as
+//! async-graphql's unrelated recursion limit), and introspection on a server
+//! that has it off (named, where async-graphql would answer null).
 
 use std::collections::{HashMap, HashSet};
 
@@ -77,6 +78,30 @@ pub fn holds_nul(query: &str, variables: &Variables) -> bool {
         || variables
             .iter()
             .any(|(name, value)| name.contains('\0') || in_value(value))
+}
+
+/// Whether a document selects `__schema` or `__type` anywhere (fragments
+/// included), so a server with introspection off can say so instead of
+/// answering null.
+pub fn selects_introspection(document: &ExecutableDocument) -> bool {
+    fn walk(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                name == "__schema" || name == "__type" || walk(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .any(|(_, operation)| walk(&operation.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|fragment| walk(&fragment.node.selection_set.node))
 }
 
 /// A fragment that spreads itself, directly or through others, as the path

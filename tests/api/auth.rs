@@ -92,13 +92,7 @@ const OTHER_SESSIONS: [&str; 3] = ["xses_root01", "xses_child01", "xses_app01"];
 
 /// Imports `document`, then serves it with `auth`.
 async fn spawn_authenticated(db: TestDb, document: &Value, auth: AuthSettings) -> TestApp {
-    let output = import_json(&db, document).await;
-    assert!(
-        output.status.success(),
-        "fixture import failed: {}",
-        stderr(&output)
-    );
-    spawn_app_configured(db, |config| config.auth = auth).await
+    spawn_app_with_configured(db, document, |config| config.auth = auth).await
 }
 
 fn secret_settings() -> AuthSettings {

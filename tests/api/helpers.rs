@@ -234,13 +234,22 @@ pub struct TestApp {
 
 /// Starts the server over `db` after importing `document` into it.
 pub async fn spawn_app_with(db: TestDb, document: &Value) -> TestApp {
+    spawn_app_with_configured(db, document, |_| {}).await
+}
+
+/// [`spawn_app_with`], with `adjust` applied to [`test_config`].
+pub async fn spawn_app_with_configured(
+    db: TestDb,
+    document: &Value,
+    adjust: impl FnOnce(&mut sessiongraph::server::ServerConfig),
+) -> TestApp {
     let output = import_json(&db, document).await;
     assert!(
         output.status.success(),
         "fixture import failed: {}",
         stderr(&output)
     );
-    spawn_app(db).await
+    spawn_app_configured(db, adjust).await
 }
 
 /// Starts the server over `db` as it is (migrated on start).

@@ -22,9 +22,7 @@ async fn spawn_example_app(
     db: TestDb,
     adjust: impl FnOnce(&mut sessiongraph::server::ServerConfig),
 ) -> TestApp {
-    let output = import_json(&db, &example_document()).await;
-    assert!(output.status.success(), "{}", stderr(&output));
-    spawn_app_configured(db, adjust).await
+    spawn_app_with_configured(db, &example_document(), adjust).await
 }
 
 async fn the_rate_limit_holds_callers_to_their_budget(db: TestDb) {
