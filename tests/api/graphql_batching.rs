@@ -63,13 +63,17 @@ async fn nested_query_statements_do_not_grow_with_rows(db: TestDb) {
         children_seen > 0,
         "the fixture should give some sessions children"
     );
-    assert_eq!(small, large, "statements for first: 5 and first: 50 differ");
     // The page, users, applications, user agents, parents, the children's
-    // pages with their counts, and the children's users.
-    assert!(
-        large <= 7,
-        "{large} statements for the nested query; at most 7 expected"
-    );
+    // pages with their counts, and the children's users: at most 7 whatever
+    // the page size. (A batch that is still waiting to start when the next
+    // level queues keys of its kind takes them too, so a run may need one
+    // statement fewer; never more.)
+    for (first, statements) in [(5, small), (50, large)] {
+        assert!(
+            statements <= 7,
+            "{statements} statements for the nested query with first: {first}; at most 7 expected"
+        );
+    }
 }
 
 /// `totalCount` of a per-owner list counts the whole list, whether it comes
