@@ -91,6 +91,12 @@ pub async fn store(
         .await
         .context("writing the dataset (nothing was written)")?;
     bar.finish_and_clear();
+    // The data is committed by now, so a failure here must not read as a
+    // failed import; the planner only runs on older statistics until
+    // autovacuum refreshes them.
+    if let Err(error) = crate::db::refresh_statistics(db).await {
+        tracing::warn!(%error, "could not refresh planner statistics after the import");
+    }
     Ok(ImportSummary {
         written,
         elapsed: started.elapsed(),
