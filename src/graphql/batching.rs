@@ -10,13 +10,30 @@
 //! slower at concurrency 1 and no faster at 16.)
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::hash::Hash;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use futures_util::future::BoxFuture;
-use tokio::sync::watch;
+use rustc_hash::{FxHashMap, FxHashSet};
+use tokio::sync::{Notify, watch};
+
+use super::loader::LoadError;
+
+/// At most this many keys go into one statement: well under both
+/// databases' bind-parameter limits.
+const MAX_KEYS_PER_STATEMENT: usize = 1000;
+
+/// Loads one kind of key, many at a time.
+pub trait Load<K>: Send + Sync + 'static {
+    type Value: Clone + Send + Sync + 'static;
+
+    fn load(
+        &self,
+        keys: &[K],
+    ) -> impl Future<Output = Result<FxHashMap<K, Self::Value>, LoadError>> + Send;
+}
 
 /// Announces each time the request goes idle; batches wait for it.
 #[derive(Clone)]
@@ -28,21 +45,107 @@ impl Default for IdleSignal {
     }
 }
 
-impl IdleSignal {
-    /// The `DataLoader` spawner: runs each batch once the request is idle.
-    pub fn spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static {
-        let signal = self.0.clone();
-        move |load| {
-            let mut became_idle = signal.subscribe();
-            tokio::spawn(async move {
-                // An error means the request finished: nothing more will queue.
-                let _ = became_idle.changed().await;
-                load.await;
-            });
-        }
-    }
+/// Collects the keys one kind of field asks for and loads them together.
+/// Built per request: nothing is shared or cached across requests.
+pub struct Batcher<K, L: Load<K>> {
+    loader: Arc<L>,
+    idle: IdleSignal,
+    pending: Arc<Mutex<Pending<K, L::Value>>>,
 }
 
+struct Pending<K, V> {
+    keys: FxHashSet<K>,
+    batch: Option<Arc<Batch<K, V>>>,
+}
+
+/// One statement's worth of keys, and its outcome once loaded.
+struct Batch<K, V> {
+    outcome: OnceLock<Result<FxHashMap<K, V>, LoadError>>,
+    loaded: Notify,
+}
+
+impl<K, L> Batcher<K, L>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    L: Load<K>,
+{
+    pub fn new(loader: Arc<L>, idle: IdleSignal) -> Self {
+        Batcher {
+            loader,
+            idle,
+            pending: Arc::new(Mutex::new(Pending {
+                keys: FxHashSet::default(),
+                batch: None,
+            })),
+        }
+    }
+
+    /// The value for `key`, `None` when nothing was found for it. The key
+    /// joins the batch being collected; the first key of a batch schedules
+    /// its load for when the request next goes idle.
+    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, LoadError> {
+        let batch = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.keys.insert(key.clone());
+            match &pending.batch {
+                Some(batch) => batch.clone(),
+                None => {
+                    let batch = Arc::new(Batch {
+                        outcome: OnceLock::new(),
+                        loaded: Notify::new(),
+                    });
+                    pending.batch = Some(batch.clone());
+                    self.schedule(batch.clone());
+                    batch
+                }
+            }
+        };
+        let mut loaded = pin!(batch.loaded.notified());
+        loop {
+            // Registered before the outcome is checked, so a load that
+            // finishes in between still wakes this waiter.
+            loaded.as_mut().enable();
+            if let Some(outcome) = batch.outcome.get() {
+                return match outcome {
+                    Ok(values) => Ok(values.get(&key).cloned()),
+                    Err(error) => Err(error.clone()),
+                };
+            }
+            loaded.as_mut().await;
+            loaded.set(batch.loaded.notified());
+        }
+    }
+
+    /// Runs the batch as its own task once the request is idle: every
+    /// sibling resolver of a level has queued its key by then.
+    fn schedule(&self, batch: Arc<Batch<K, L::Value>>) {
+        let mut became_idle = self.idle.0.subscribe();
+        let loader = self.loader.clone();
+        let pending = self.pending.clone();
+        tokio::spawn(async move {
+            // An error means the request finished: nothing more will queue.
+            let _ = became_idle.changed().await;
+            let keys: Vec<K> = {
+                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+                pending.batch = None;
+                pending.keys.drain().collect()
+            };
+            let mut found = FxHashMap::default();
+            let mut outcome = Ok(());
+            for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
+                match loader.load(chunk).await {
+                    Ok(values) => found.extend(values),
+                    Err(error) => {
+                        outcome = Err(error);
+                        break;
+                    }
+                }
+            }
+            let _ = batch.outcome.set(outcome.map(|()| found));
+            batch.loaded.notify_waiters();
+        });
+    }
+}
 /// Wraps the request future and signals each time it goes idle: it returned
 /// `Pending` without having woken itself. (Combinators such as
 /// `FuturesUnordered` yield with a self-wake after a number of polls, which

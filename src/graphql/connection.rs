@@ -9,8 +9,8 @@ use super::context::{fail, state};
 use super::loader::{SessionCountKey, SessionPage, SessionPageKey};
 use super::pagination::{Cursor, OrderKey, Ordering, Page};
 use super::session_lists::{ListArgs, Owner};
+use super::session_row::SessionRow;
 use super::types::{Application, Session, User, UserAgent};
-use crate::entities::session;
 
 /// Where the current page sits in the whole list.
 #[derive(SimpleObject, Debug, Clone)]
@@ -53,7 +53,7 @@ pub struct SessionEdge {
     pub node: Session,
 }
 
-fn session_cursor(order: Ordering, row: &session::Model) -> String {
+fn session_cursor(order: Ordering, row: &SessionRow) -> String {
     let key = match order.key {
         OrderKey::CreatedAt => row.created_at,
         OrderKey::ExpiresAt => row.expires_at,

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 
 use async_graphql::Context;
-use async_graphql::dataloader::DataLoader;
 use chrono::{DateTime, Utc};
 
 use super::errors::{ApiError, RequestId};
-use super::loader::Loader;
+use super::loader::Loaders;
 use crate::auth::Access;
 
 /// Per-request state: a fresh loader (so batches and caches never span
 /// requests), the request id for errors and logs, and the request's "now".
 pub struct RequestState {
-    pub loader: DataLoader<Loader>,
+    pub loader: Loaders,
     pub request_id: RequestId,
     pub now: DateTime<Utc>,
     /// Who is asking: every statement is limited to these zones.

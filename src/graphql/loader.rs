@@ -1,23 +1,27 @@
-//! Batched loading for every relation field. One [`Loader`] lives per
-//! request (created by the HTTP handler), so nothing is shared or cached
+//! Batched loading for every relation field. One [`Loaders`] lives per
+//! request (created by `graphql::execute`), so nothing is shared or cached
 //! across requests; each key type below is one SQL statement per batch.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader;
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap as HashMap;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter,
+    QueryFilter, QueryTrait,
 };
 
+use super::batching::{Batcher, IdleSignal, Load};
 use super::pagination::Page;
-use super::session_lists::{Criteria, ListArgs, Owner, count_statement, page_statement};
+use super::session_lists::{
+    Criteria, ListArgs, Owner, count_statement, page_statement, sessions_by_id_statement,
+};
+use super::session_row::SessionRow;
 use super::tenancy::{OrganizationColumn, restrict};
 use crate::auth::Access;
-use crate::entities::{application, session, user, user_agent};
+use crate::entities::by_position::ByPosition;
+use crate::entities::{application, user, user_agent};
 
 pub struct Loader {
     pub db: DatabaseConnection,
@@ -64,7 +68,7 @@ fn by_zone<'a>(
     keys: impl Iterator<Item = &'a ZonedId>,
     access: &Access,
 ) -> HashMap<&'a str, Vec<String>> {
-    let mut groups: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut groups: HashMap<&str, Vec<String>> = HashMap::default();
     for key in keys.filter(|key| access.permits_zone(&key.zone_id)) {
         groups.entry(&key.zone_id).or_default().push(key.id.clone());
     }
@@ -73,27 +77,27 @@ fn by_zone<'a>(
 
 macro_rules! entity_loader {
     ($key:ident, $module:ident, $organization:expr) => {
-        impl dataloader::Loader<$key> for Loader {
-            type Value = $module::Model;
-            type Error = LoadError;
+        impl Load<$key> for Loader {
+            /// Shared: every field that asked for the record gets the same one.
+            type Value = Arc<$module::Model>;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                let mut found = HashMap::with_capacity(keys.len());
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
+                let mut found = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
                 for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
                     let select = $module::Entity::find()
                         .filter($module::Column::ZoneId.eq(zone_id))
                         .filter($module::Column::Id.is_in(ids));
-                    let rows = restrict(
+                    let statement = restrict(
                         select,
                         &self.access,
                         $module::Column::ZoneId,
                         $module::Column::OrganizationId,
                         $organization,
                     )
-                    .all(&self.db)
-                    .await?;
-                    for row in rows {
-                        found.insert($key::new(&row.zone_id, &row.id), row);
+                    .build(self.db.get_database_backend());
+                    for result in self.db.query_all_raw(statement).await? {
+                        let row = $module::Model::from_row(&result)?;
+                        found.insert($key::new(&row.zone_id, &row.id), Arc::new(row));
                     }
                 }
                 Ok(found)
@@ -105,7 +109,27 @@ macro_rules! entity_loader {
 entity_loader!(UserKey, user, OrganizationColumn::Required);
 entity_loader!(ApplicationKey, application, OrganizationColumn::Required);
 entity_loader!(UserAgentKey, user_agent, OrganizationColumn::Required);
-entity_loader!(SessionKey, session, OrganizationColumn::Nullable);
+
+impl Load<SessionKey> for Loader {
+    /// Shared: every field that asked for the session gets the same row.
+    type Value = Arc<SessionRow>;
+
+    async fn load(
+        &self,
+        keys: &[SessionKey],
+    ) -> Result<HashMap<SessionKey, Self::Value>, LoadError> {
+        let backend = self.db.get_database_backend();
+        let mut found = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
+        for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
+            let statement = sessions_by_id_statement(backend, &self.access, zone_id, &ids);
+            for result in self.db.query_all_raw(statement).await? {
+                let row = SessionRow::from_row(&result)?;
+                found.insert(SessionKey::new(&row.zone_id, &row.id), Arc::new(row));
+            }
+        }
+        Ok(found)
+    }
+}
 
 /// One owner's page of a session connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -122,7 +146,7 @@ pub struct SessionPageKey {
 /// A session page and, when its key asked for it, the whole list's count.
 #[derive(Debug, Clone)]
 pub struct SessionPage {
-    pub page: Page<session::Model>,
+    pub page: Page<Arc<SessionRow>>,
     pub total: Option<i64>,
 }
 
@@ -136,14 +160,14 @@ pub struct SessionCountKey {
 }
 
 fn group<K, G: Hash + Eq + Clone>(keys: &[K], by: impl Fn(&K) -> G) -> HashMap<G, Vec<&K>> {
-    let mut groups: HashMap<G, Vec<&K>> = HashMap::new();
+    let mut groups: HashMap<G, Vec<&K>> = HashMap::default();
     for key in keys {
         groups.entry(by(key)).or_default().push(key);
     }
     groups
 }
 
-fn owner_of(owner: Owner, row: &session::Model) -> Option<&str> {
+fn owner_of(owner: Owner, row: &SessionRow) -> Option<&str> {
     match owner {
         Owner::Zone => Some(""),
         Owner::Parent => row.parent_id.as_deref(),
@@ -153,18 +177,17 @@ fn owner_of(owner: Owner, row: &session::Model) -> Option<&str> {
     }
 }
 
-impl dataloader::Loader<SessionPageKey> for Loader {
+impl Load<SessionPageKey> for Loader {
     /// Shared: every field of a connection (`nodes`, `edges`, `pageInfo`,
     /// `totalCount`) reads the same page, and the loader hands each a copy.
     type Value = Arc<SessionPage>;
-    type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[SessionPageKey],
-    ) -> Result<HashMap<SessionPageKey, Self::Value>, Self::Error> {
+    ) -> Result<HashMap<SessionPageKey, Self::Value>, LoadError> {
         let backend = self.db.get_database_backend();
-        let mut pages = HashMap::with_capacity(keys.len());
+        let mut pages = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
         let groups = group(keys, |k| {
             (k.zone_id.clone(), k.owner, k.args.clone(), k.with_total)
         });
@@ -183,21 +206,22 @@ impl dataloader::Loader<SessionPageKey> for Loader {
                     self.now,
                 )
             });
-            let mut per_owner: HashMap<String, (Vec<session::Model>, i64)> = HashMap::new();
+            let mut per_owner: HashMap<String, (Vec<Arc<SessionRow>>, i64)> = HashMap::default();
             let rows = match statement {
                 Some(statement) => self.db.query_all_raw(statement).await?,
                 None => Vec::new(),
             };
             for result in rows {
-                let row = session::Model::from_query_result(&result, "")?;
+                let row = SessionRow::from_row(&result)?;
                 let total = if with_total {
-                    result.try_get::<i64>("", "total_count")?
+                    // After the session's columns comes `page_rank`, then the count.
+                    result.try_get_by_index::<i64>(SessionRow::COLUMNS + 1)?
                 } else {
                     0
                 };
                 if let Some(owner_id) = owner_of(owner, &row) {
                     let entry = per_owner.entry(owner_id.to_owned()).or_default();
-                    entry.0.push(row);
+                    entry.0.push(Arc::new(row));
                     entry.1 = total;
                 }
             }
@@ -222,16 +246,15 @@ struct OwnerCount {
     total: i64,
 }
 
-impl dataloader::Loader<SessionCountKey> for Loader {
+impl Load<SessionCountKey> for Loader {
     type Value = i64;
-    type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[SessionCountKey],
-    ) -> Result<HashMap<SessionCountKey, i64>, Self::Error> {
+    ) -> Result<HashMap<SessionCountKey, i64>, LoadError> {
         let backend = self.db.get_database_backend();
-        let mut counts = HashMap::with_capacity(keys.len());
+        let mut counts = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
         let groups = group(keys, |k| (k.zone_id.clone(), k.owner, k.criteria.clone()));
         for ((zone_id, owner, criteria), keys) in groups {
             let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
@@ -260,3 +283,62 @@ impl dataloader::Loader<SessionCountKey> for Loader {
         Ok(counts)
     }
 }
+
+/// A request's batchers, one per key type, over one [`Loader`].
+pub struct Loaders {
+    users: Batcher<UserKey, Loader>,
+    applications: Batcher<ApplicationKey, Loader>,
+    user_agents: Batcher<UserAgentKey, Loader>,
+    sessions: Batcher<SessionKey, Loader>,
+    pages: Batcher<SessionPageKey, Loader>,
+    counts: Batcher<SessionCountKey, Loader>,
+}
+
+impl Loaders {
+    pub fn new(loader: Loader, idle: &IdleSignal) -> Self {
+        let loader = Arc::new(loader);
+        Loaders {
+            users: Batcher::new(loader.clone(), idle.clone()),
+            applications: Batcher::new(loader.clone(), idle.clone()),
+            user_agents: Batcher::new(loader.clone(), idle.clone()),
+            sessions: Batcher::new(loader.clone(), idle.clone()),
+            pages: Batcher::new(loader.clone(), idle.clone()),
+            counts: Batcher::new(loader, idle.clone()),
+        }
+    }
+
+    /// Loads one key with the others of its kind queued in this request.
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<<Loader as Load<K>>::Value>, LoadError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        Loader: Load<K>,
+        Self: BatcherOf<K>,
+    {
+        self.batcher().load_one(key).await
+    }
+}
+
+/// Which of [`Loaders`]' batchers serves a key type.
+pub trait BatcherOf<K>
+where
+    Loader: Load<K>,
+{
+    fn batcher(&self) -> &Batcher<K, Loader>;
+}
+
+macro_rules! batcher_of {
+    ($key:ty, $field:ident) => {
+        impl BatcherOf<$key> for Loaders {
+            fn batcher(&self) -> &Batcher<$key, Loader> {
+                &self.$field
+            }
+        }
+    };
+}
+
+batcher_of!(UserKey, users);
+batcher_of!(ApplicationKey, applications);
+batcher_of!(UserAgentKey, user_agents);
+batcher_of!(SessionKey, sessions);
+batcher_of!(SessionPageKey, pages);
+batcher_of!(SessionCountKey, counts);

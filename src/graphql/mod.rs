@@ -14,14 +14,13 @@ pub mod query;
 pub mod scalars;
 pub mod screening;
 pub mod session_lists;
+pub mod session_row;
 pub mod sql;
 pub mod tenancy;
 pub mod types;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{EmptySubscription, Response, Schema, ServerError};
 use chrono::Utc;
@@ -31,7 +30,7 @@ use crate::auth::{Access, READ_SCOPE, WRITE_SCOPE};
 use batching::{IdleSignal, UntilIdle};
 pub use context::RequestState;
 use errors::{Code, RequestId};
-use loader::Loader;
+use loader::{Loader, Loaders};
 use mutation::Mutation;
 use query::Query;
 
@@ -92,7 +91,7 @@ pub async fn execute(
         access: access.clone(),
     };
     let state = RequestState {
-        loader: DataLoader::new(loader, idle.spawner()).delay(Duration::ZERO),
+        loader: Loaders::new(loader, &idle),
         request_id,
         now,
         access,

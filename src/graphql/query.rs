@@ -1,6 +1,7 @@
 //! The root query fields of SPEC §1.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
@@ -116,21 +117,24 @@ async fn find_nodes(
         .all(db)
         .await?
     {
-        found.insert(row.id.clone(), Node::Application(Application(row)));
+        found.insert(
+            row.id.clone(),
+            Node::Application(Application(Arc::new(row))),
+        );
     }
     for row in visible!(access, user, OrganizationColumn::Required)
         .filter(user::Column::Id.is_in(ids()))
         .all(db)
         .await?
     {
-        found.insert(row.id.clone(), Node::User(User(row)));
+        found.insert(row.id.clone(), Node::User(User(Arc::new(row))));
     }
     for row in visible!(access, user_agent, OrganizationColumn::Required)
         .filter(user_agent::Column::Id.is_in(ids()))
         .all(db)
         .await?
     {
-        found.insert(row.id.clone(), Node::UserAgent(UserAgent(row)));
+        found.insert(row.id.clone(), Node::UserAgent(UserAgent(Arc::new(row))));
     }
     Ok(found)
 }
@@ -160,7 +164,12 @@ macro_rules! root_list {
             rows: page
                 .rows
                 .into_iter()
-                .map(|row| (created_cursor(row.created_at, &row.id), $wrap(row)))
+                .map(|row| {
+                    (
+                        created_cursor(row.created_at, &row.id),
+                        $wrap(Arc::new(row)),
+                    )
+                })
                 .collect(),
         };
         Ok($connection::new(
@@ -272,7 +281,7 @@ impl Query {
             .one(db)
             .await
             .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(Application))
+        Ok(fail(state, row)?.map(|row| Application(Arc::new(row))))
     }
 
     /// Lists a zone's applications, newest first.
@@ -313,7 +322,7 @@ impl Query {
             .one(db)
             .await
             .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(User))
+        Ok(fail(state, row)?.map(|row| User(Arc::new(row))))
     }
 
     /// Lists a zone's users, newest first.
@@ -355,7 +364,7 @@ impl Query {
             .one(db)
             .await
             .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(UserAgent))
+        Ok(fail(state, row)?.map(|row| UserAgent(Arc::new(row))))
     }
 
     /// Lists a zone's user agents, newest first.

@@ -2,6 +2,8 @@
 //! pages, and counts, for the root list and for per-owner lists batched
 //! across many owners (children of many parents, sessions of many users).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement};
 
@@ -9,7 +11,33 @@ use super::pagination::{Ordering, Window, order_by, push_after, push_before, pus
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
 use crate::auth::Access;
+use crate::entities::by_position::columns;
 use crate::entities::enums::SessionType;
+use crate::entities::session;
+
+/// The sessions table's columns in model order, as [`SessionRow`] decodes
+/// them: the claims as JSON text.
+///
+/// [`SessionRow`]: super::session_row::SessionRow
+static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    columns::<session::Entity>()
+        .replace("session_data", "CAST(session_data AS TEXT) AS session_data")
+});
+
+/// Sessions of one zone by id, within the caller's organization.
+pub fn sessions_by_id_statement(
+    backend: DbBackend,
+    access: &Access,
+    zone_id: &str,
+    ids: &[String],
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    sql.push(&format!("SELECT {} FROM sessions", *SESSION_COLUMNS));
+    sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
+    push_organization(&mut sql, access, OrganizationColumn::Nullable);
+    sql.push(" AND id IN ").bind_list(ids.iter().cloned());
+    sql.build()
+}
 
 /// The status clients see: a stored `active` session whose expiry has
 /// passed reads as expired; `revoked` always wins.
@@ -159,7 +187,7 @@ pub fn page_statement(
     let mut sql = Sql::new(backend);
     let Some(column) = owner.column() else {
         push_keyset_page(&mut sql, args.order, &args.window, true, |sql| {
-            sql.push("SELECT * FROM sessions");
+            sql.push(&format!("SELECT {} FROM sessions", *SESSION_COLUMNS));
             push_scope(sql, access, zone_id, owner, owners);
             push_criteria(sql, &args.criteria, owner, now);
         });
@@ -173,7 +201,8 @@ pub fn page_statement(
         String::new()
     };
     sql.push(&format!(
-        "SELECT * FROM (SELECT sessions.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions"
+        "SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
+        columns = *SESSION_COLUMNS,
     ));
     push_scope(&mut sql, access, zone_id, owner, owners);
     push_criteria(&mut sql, &args.criteria, owner, now);

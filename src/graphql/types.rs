@@ -15,6 +15,7 @@ use super::loader::{ApplicationKey, SessionKey, UserAgentKey, UserKey};
 use super::pagination::{Ordering, Window};
 use super::scalars::{DateTime, Json};
 use super::session_lists::{Criteria, EffectiveStatus, ListArgs, Owner};
+use super::session_row::SessionRow;
 use crate::dataset::{ApplicationMetadata as StoredAppMetadata, ApplicationProtocols};
 use crate::entities::enums::{SessionType as StoredSessionType, StoredStatus};
 use crate::entities::{application, session, user, user_agent};
@@ -124,10 +125,7 @@ pub fn session_connection(
 }
 
 /// The effective status at the request's "now".
-pub fn effective_status(
-    row: &session::Model,
-    now: chrono::DateTime<chrono::Utc>,
-) -> EffectiveStatus {
+pub fn effective_status(row: &SessionRow, now: chrono::DateTime<chrono::Utc>) -> EffectiveStatus {
     match row.status {
         StoredStatus::Revoked => EffectiveStatus::Revoked,
         StoredStatus::Expired => EffectiveStatus::Expired,
@@ -147,6 +145,14 @@ pub enum Session {
 
 impl From<session::Model> for Session {
     fn from(row: session::Model) -> Self {
+        Session::from(Arc::new(SessionRow::from(row)))
+    }
+}
+
+/// Rows are shared between the page or batch that loaded them and every
+/// field that reads them, instead of copied per field.
+impl From<Arc<SessionRow>> for Session {
+    fn from(row: Arc<SessionRow>) -> Self {
         match row.session_type {
             StoredSessionType::User => Session::UserSession(UserSession(row)),
             StoredSessionType::Application => Session::ApplicationSession(ApplicationSession(row)),
@@ -190,7 +196,7 @@ pub struct SessionMetadata {
 macro_rules! session_object {
     ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
         #[derive(Clone)]
-        pub struct $name(pub session::Model);
+        pub struct $name(pub Arc<SessionRow>);
 
         $(#[$meta])*
         #[Object]
@@ -276,7 +282,7 @@ macro_rules! session_object {
 
             /// The session's claims: ID-token claims for user sessions, application claims otherwise.
             async fn session_data(&self) -> Option<Json> {
-                self.0.session_data.clone().map(Json)
+                self.0.session_data().map(Json)
             }
 
             $($extra)*
@@ -413,7 +419,7 @@ pub struct OAuth2Protocol {
 }
 
 #[derive(Clone)]
-pub struct Application(pub application::Model);
+pub struct Application(pub Arc<application::Model>);
 
 /// An application registered with the identity platform.
 #[Object]
@@ -510,7 +516,7 @@ impl Application {
 }
 
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub Arc<user::Model>);
 
 /// A user of the identity platform.
 #[Object]
@@ -589,7 +595,7 @@ impl User {
 }
 
 #[derive(Clone)]
-pub struct UserAgent(pub user_agent::Model);
+pub struct UserAgent(pub Arc<user_agent::Model>);
 
 /// A client program sessions are created from: a browser, a CLI, an app.
 #[Object]
