@@ -516,7 +516,7 @@ async fn execute(
     // the request while the walk reads the variables.
     let operation_name = request.operation_name.take();
     let variables = std::mem::take(&mut request.variables);
-    let measured = match request.parsed_query() {
+    let measured = match state.parsed_documents.parse(&mut request) {
         Ok(document) if !state.introspection && screening::selects_introspection(document) => {
             return coded_error(
                 request_error_status(media),

@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::auth::{AuthSettings, Authenticator};
 use crate::db;
+use crate::graphql::documents::ParsedDocuments;
 use crate::graphql::{SessionGraphSchema, build_schema};
 use crate::http::{self, RequestLimits};
 use crate::import;
@@ -80,6 +81,7 @@ pub struct AppState {
     /// connections that requests in flight hold.
     pub execution_slots: Arc<Semaphore>,
     pub persisted_queries: Arc<PersistedQueries>,
+    pub parsed_documents: Arc<ParsedDocuments>,
     /// `None` in open mode.
     pub authenticator: Option<Arc<Authenticator>>,
     pub limits: RequestLimits,
@@ -207,6 +209,7 @@ impl Application {
                 metrics: metrics.clone(),
                 execution_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
                 persisted_queries: Arc::default(),
+                parsed_documents: Arc::default(),
                 authenticator,
                 limits: config.limits,
                 introspection: config.introspection,

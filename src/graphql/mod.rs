@@ -4,6 +4,7 @@
 pub mod batching;
 pub mod connection;
 pub mod context;
+pub mod documents;
 pub mod enums;
 pub mod errors;
 pub mod limits;
