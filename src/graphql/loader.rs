@@ -3,24 +3,22 @@
 //! across requests; each key type below is one SQL statement per batch.
 
 use std::hash::Hash;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
 
 use super::batching::{Batcher, IdleSignal, Load};
 use super::pagination::Page;
 use super::session_lists::{
-    Criteria, ListArgs, Owner, count_statement, page_statement, sessions_by_id_statement,
+    Criteria, ListArgs, Owner, SESSION_COLUMNS, count_statement, page_statement,
 };
 use super::session_row::SessionRow;
-use super::tenancy::{OrganizationColumn, restrict};
+use super::sql::Sql;
+use super::tenancy::{OrganizationColumn, push_organization};
 use crate::auth::Access;
-use crate::entities::by_position::ByPosition;
+use crate::entities::by_position::{ByPosition, columns};
 use crate::entities::{application, user, user_agent};
 
 pub struct Loader {
@@ -75,28 +73,48 @@ fn by_zone<'a>(
     groups
 }
 
+/// Records of one zone by id, within the caller's organization: the one
+/// statement shape every entity batch runs, written out rather than built
+/// with SeaORM's query builder per batch (2% of a nested query's CPU).
+fn by_id_statement(
+    backend: DbBackend,
+    access: &Access,
+    table: &str,
+    columns: &str,
+    organization: OrganizationColumn,
+    zone_id: &str,
+    ids: &[String],
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    sql.push(&format!("SELECT {columns} FROM {table} WHERE zone_id = "))
+        .bind(zone_id.to_owned());
+    push_organization(&mut sql, access, organization);
+    sql.push(" AND id IN ").bind_list(ids.iter().cloned());
+    sql.build()
+}
+
 macro_rules! entity_loader {
-    ($key:ident, $module:ident, $organization:expr) => {
+    ($key:ident, $row:ty, $table:literal, $columns:expr, $organization:expr) => {
         impl Load<$key> for Loader {
             /// Shared: every field that asked for the record gets the same one.
-            type Value = Arc<$module::Model>;
+            type Value = Arc<$row>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
+                static COLUMNS: LazyLock<String> = LazyLock::new(|| $columns);
+                let backend = self.db.get_database_backend();
                 let mut found = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
                 for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
-                    let select = $module::Entity::find()
-                        .filter($module::Column::ZoneId.eq(zone_id))
-                        .filter($module::Column::Id.is_in(ids));
-                    let statement = restrict(
-                        select,
+                    let statement = by_id_statement(
+                        backend,
                         &self.access,
-                        $module::Column::ZoneId,
-                        $module::Column::OrganizationId,
+                        $table,
+                        &COLUMNS,
                         $organization,
-                    )
-                    .build(self.db.get_database_backend());
+                        zone_id,
+                        &ids,
+                    );
                     for result in self.db.query_all_raw(statement).await? {
-                        let row = $module::Model::from_row(&result)?;
+                        let row = <$row>::from_row(&result)?;
                         found.insert($key::new(&row.zone_id, &row.id), Arc::new(row));
                     }
                 }
@@ -106,30 +124,34 @@ macro_rules! entity_loader {
     };
 }
 
-entity_loader!(UserKey, user, OrganizationColumn::Required);
-entity_loader!(ApplicationKey, application, OrganizationColumn::Required);
-entity_loader!(UserAgentKey, user_agent, OrganizationColumn::Required);
-
-impl Load<SessionKey> for Loader {
-    /// Shared: every field that asked for the session gets the same row.
-    type Value = Arc<SessionRow>;
-
-    async fn load(
-        &self,
-        keys: &[SessionKey],
-    ) -> Result<HashMap<SessionKey, Self::Value>, LoadError> {
-        let backend = self.db.get_database_backend();
-        let mut found = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
-        for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
-            let statement = sessions_by_id_statement(backend, &self.access, zone_id, &ids);
-            for result in self.db.query_all_raw(statement).await? {
-                let row = SessionRow::from_row(&result)?;
-                found.insert(SessionKey::new(&row.zone_id, &row.id), Arc::new(row));
-            }
-        }
-        Ok(found)
-    }
-}
+entity_loader!(
+    UserKey,
+    user::Model,
+    "users",
+    columns::<user::Entity>(),
+    OrganizationColumn::Required
+);
+entity_loader!(
+    ApplicationKey,
+    application::Model,
+    "applications",
+    columns::<application::Entity>(),
+    OrganizationColumn::Required
+);
+entity_loader!(
+    UserAgentKey,
+    user_agent::Model,
+    "user_agents",
+    columns::<user_agent::Entity>(),
+    OrganizationColumn::Required
+);
+entity_loader!(
+    SessionKey,
+    SessionRow,
+    "sessions",
+    SESSION_COLUMNS.clone(),
+    OrganizationColumn::Nullable
+);
 
 /// One owner's page of a session connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

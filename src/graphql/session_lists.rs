@@ -19,25 +19,10 @@ use crate::entities::session;
 /// them: the claims as JSON text.
 ///
 /// [`SessionRow`]: super::session_row::SessionRow
-static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+pub static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     columns::<session::Entity>()
         .replace("session_data", "CAST(session_data AS TEXT) AS session_data")
 });
-
-/// Sessions of one zone by id, within the caller's organization.
-pub fn sessions_by_id_statement(
-    backend: DbBackend,
-    access: &Access,
-    zone_id: &str,
-    ids: &[String],
-) -> Statement {
-    let mut sql = Sql::new(backend);
-    sql.push(&format!("SELECT {} FROM sessions", *SESSION_COLUMNS));
-    sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
-    push_organization(&mut sql, access, OrganizationColumn::Nullable);
-    sql.push(" AND id IN ").bind_list(ids.iter().cloned());
-    sql.build()
-}
 
 /// The status clients see: a stored `active` session whose expiry has
 /// passed reads as expired; `revoked` always wins.
