@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Counts the CPU instructions the server spends per request, with callgrind.
+
+Wall-clock figures on a shared 2-core machine move by 10-20% between runs;
+instruction counts move by about 1%, so they compare binaries (and show
+what one change saved) where req/s cannot. Seeds a PostgreSQL database with
+`sessiongraph seed` (100,000 sessions), then, for each binary and workload:
+starts the server under `valgrind --tool=callgrind`, sends 20 warm-up
+requests, zeroes the counters, sends --requests sequential requests and
+reads the total. Every thread of the process is counted (resolvers,
+batches, the HTTP stack); PostgreSQL's own work is not.
+
+Usage: bench/instructions.sh [--workloads Q1,Q2,Q3,Q4] [--requests 100] [BINARY ...]
+(the release build by default; pass two binaries to compare them).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (the workloads, the database and the server)
+
+
+def post(port, payload):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=payload.encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/graphql-response+json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        if response.status != 200:
+            raise SystemExit(f"request failed with {response.status}")
+        response.read()
+
+
+def control(process, command):
+    """`-z` zeroes the counters, `-d` dumps them."""
+    subprocess.run(["callgrind_control", command, str(process.pid)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def instructions_per_request(binary, db, payload, requests, port, workdir):
+    out = workdir / f"callgrind.{port}"
+    process = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
+         str(binary), "--database-url", db.url, "serve", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).read()
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise SystemExit(f"{binary} did not start under valgrind")
+                time.sleep(0.2)
+        for _ in range(20):
+            post(port, payload)
+        control(process, "-z")
+        for _ in range(requests):
+            post(port, payload)
+        control(process, "-d")
+        dump = Path(f"{out}.{process.pid}.1")
+        for _ in range(100):
+            if dump.exists() and "summary:" in dump.read_text(errors="replace"):
+                break
+            time.sleep(0.1)
+        total = next(int(line.split()[1]) for line in dump.read_text(errors="replace").splitlines()
+                     if line.startswith("summary:"))
+        return total / requests
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default="Q1,Q2,Q3,Q4")
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--port", type=int, default=18_500)
+    parser.add_argument("binaries", nargs="*", default=[str(bench.BINARY)])
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="sessiongraph-instructions-"))
+    db = bench.Database("postgres", workdir)
+    db.name = "sessiongraph_instructions"
+    db.url = f"postgres://postgres@127.0.0.1:5432/{db.name}?sslmode=disable"
+    bench.log(f"seeding {args.sessions} sessions")
+    db.recreate()
+    subprocess.run([str(bench.BINARY), "--database-url", db.url, "seed", "--sessions", str(args.sessions)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db.name,
+                    "-c", "VACUUM ANALYZE"], check=True)
+    server = bench.Server(db, args.port, workdir / "prepare.log")
+    server.start()
+    try:
+        bodies = bench.prepare_workloads(server, db)
+    finally:
+        server.stop()
+    print("| binary | workload | instructions per request |")
+    print("| --- | --- | ---: |")
+    for workload in args.workloads.split(","):
+        for binary in args.binaries:
+            bench.log(f"{binary}: {workload}")
+            count = instructions_per_request(binary, db, bodies[workload][0], args.requests,
+                                             args.port + 1, workdir)
+            print(f"| {binary} | {workload} | {count / 1e6:.2f} M |", flush=True)
+    print(f"\n(work files in {workdir})")
+
+
+if __name__ == "__main__":
+    main()
