@@ -1,6 +1,7 @@
-//! When a request's batches load: once the request has nothing left to do
-//! but wait, which is when every sibling resolver of a level has queued its
-//! key. A time window (async-graphql's default is 1 ms) would add latency to
+//! Per-request batching: the keys one kind of field asks for collect in a
+//! [`Batcher`] and load together, as one statement, once the request has
+//! nothing left to do but wait, which is when every sibling resolver of a
+//! level has queued its key. A time window (async-graphql's default is 1 ms) would add latency to
 //! every level and still split batches whenever resolving a level takes
 //! longer than it.
 //!
@@ -123,8 +124,11 @@ where
         let loader = self.loader.clone();
         let pending = self.pending.clone();
         tokio::spawn(async move {
-            // An error means the request finished: nothing more will queue.
-            let _ = became_idle.changed().await;
+            // An error means the request is gone (cancelled, timed out)
+            // before ever going idle: nobody waits for this batch.
+            if became_idle.changed().await.is_err() {
+                return;
+            }
             let keys: Vec<K> = {
                 let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
                 pending.batch = None;
