@@ -35,13 +35,18 @@ pub trait ByPosition: Sized {
 
 /// The value at `index`. The statement fixes each column's type, so sqlx's
 /// per-value type check is skipped; a mismatch still fails to decode.
+///
+/// `NULL` reads as the type's default: it is how a statement leaves out a
+/// column the request never reads (see `graphql::projection`). Columns
+/// that are `NOT NULL` in the schema are never `NULL` otherwise.
 pub fn cell<'r, R, T>(row: &'r R, index: usize) -> Result<T, DbErr>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
-    T: Decode<'r, R::Database>,
+    T: Decode<'r, R::Database> + Default,
 {
-    row.try_get_unchecked(index)
+    row.try_get_unchecked::<Option<T>, _>(index)
+        .map(Option::unwrap_or_default)
         .map_err(|error| DbErr::Type(format!("column {index}: {error}")))
 }
 

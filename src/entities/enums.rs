@@ -1,15 +1,28 @@
 //! The string-valued enums stored in the database, spelled as the REST API spells them.
+//! Their defaults only fill columns a statement left out (see
+//! `entities::by_position::cell`); no stored row relies on them.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Who owns an application.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 #[serde(rename_all = "lowercase")]
 pub enum OwnerType {
+    #[default]
     #[sea_orm(string_value = "platform")]
     Platform,
     #[sea_orm(string_value = "customer")]
@@ -18,11 +31,22 @@ pub enum OwnerType {
 
 /// Which member of the `Session` union a row is.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 #[serde(rename_all = "lowercase")]
 pub enum SessionType {
+    #[default]
     #[sea_orm(string_value = "user")]
     User,
     #[sea_orm(string_value = "application")]
@@ -32,11 +56,22 @@ pub enum SessionType {
 /// The status as stored. What clients see is the effective status: a stored
 /// `active` session whose expiry has passed reads as expired.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 #[serde(rename_all = "lowercase")]
 pub enum StoredStatus {
+    #[default]
     #[sea_orm(string_value = "active")]
     Active,
     #[sea_orm(string_value = "expired")]

@@ -3,7 +3,7 @@
 //! across requests; each key type below is one SQL statement per batch.
 
 use std::hash::Hash;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
@@ -11,14 +11,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryRe
 
 use super::batching::{Batcher, IdleSignal, Load};
 use super::pagination::Page;
-use super::session_lists::{
-    Criteria, ListArgs, Owner, SESSION_COLUMNS, count_statement, page_statement,
-};
+use super::projection::{Projection, Table};
+use super::session_lists::{Criteria, ListArgs, Owner, count_statement, page_statement};
 use super::session_row::SessionRow;
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
 use crate::auth::Access;
-use crate::entities::by_position::{ByPosition, columns};
+use crate::entities::by_position::ByPosition;
 use crate::entities::{application, user, user_agent};
 
 pub struct Loader {
@@ -27,6 +26,8 @@ pub struct Loader {
     pub access: Arc<Access>,
     /// The instant effective statuses are judged at, fixed per request.
     pub now: DateTime<Utc>,
+    /// The columns the request's fields read.
+    pub projection: Projection,
 }
 
 pub type LoadError = Arc<DbErr>;
@@ -100,7 +101,7 @@ macro_rules! entity_loader {
             type Value = Arc<$row>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
-                static COLUMNS: LazyLock<String> = LazyLock::new(|| $columns);
+                let columns = self.projection.select_list($columns);
                 let backend = self.db.get_database_backend();
                 let mut found = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
                 for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
@@ -108,7 +109,7 @@ macro_rules! entity_loader {
                         backend,
                         &self.access,
                         $table,
-                        &COLUMNS,
+                        &columns,
                         $organization,
                         zone_id,
                         &ids,
@@ -128,28 +129,28 @@ entity_loader!(
     UserKey,
     user::Model,
     "users",
-    columns::<user::Entity>(),
+    Table::Users,
     OrganizationColumn::Required
 );
 entity_loader!(
     ApplicationKey,
     application::Model,
     "applications",
-    columns::<application::Entity>(),
+    Table::Applications,
     OrganizationColumn::Required
 );
 entity_loader!(
     UserAgentKey,
     user_agent::Model,
     "user_agents",
-    columns::<user_agent::Entity>(),
+    Table::UserAgents,
     OrganizationColumn::Required
 );
 entity_loader!(
     SessionKey,
     SessionRow,
     "sessions",
-    SESSION_COLUMNS.clone(),
+    Table::Sessions,
     OrganizationColumn::Nullable
 );
 
@@ -209,6 +210,7 @@ impl Load<SessionPageKey> for Loader {
         keys: &[SessionPageKey],
     ) -> Result<HashMap<SessionPageKey, Self::Value>, LoadError> {
         let backend = self.db.get_database_backend();
+        let columns = self.projection.select_list(Table::Sessions);
         let mut pages = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
         let groups = group(keys, |k| {
             (k.zone_id.clone(), k.owner, k.args.clone(), k.with_total)
@@ -220,6 +222,7 @@ impl Load<SessionPageKey> for Loader {
                 page_statement(
                     backend,
                     &self.access,
+                    &columns,
                     &zone_id,
                     owner,
                     &owners,

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod loader;
 pub mod mutation;
 pub mod pagination;
+pub mod projection;
 pub mod query;
 pub mod scalars;
 pub mod screening;
@@ -33,6 +34,7 @@ pub use context::RequestState;
 use errors::{Code, RequestId};
 use loader::{Loader, Loaders};
 use mutation::Mutation;
+use projection::Projection;
 use query::Query;
 
 pub type SessionGraphSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -84,12 +86,14 @@ pub async fn execute(
         let error = ServerError::new(format!("the token's scope lacks `{scope}`"), None);
         return Response::from_errors(vec![with_code(error, Code::Forbidden)]);
     }
+    let projection = Projection::of(document);
     let idle = IdleSignal::default();
     let now = Utc::now();
     let loader = Loader {
         db,
         now,
         access: access.clone(),
+        projection,
     };
     let state = RequestState {
         loader: Loaders::new(loader, &idle),

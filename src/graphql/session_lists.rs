@@ -2,8 +2,6 @@
 //! pages, and counts, for the root list and for per-owner lists batched
 //! across many owners (children of many parents, sessions of many users).
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement};
 
@@ -11,18 +9,7 @@ use super::pagination::{Ordering, Window, order_by, push_after, push_before, pus
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
 use crate::auth::Access;
-use crate::entities::by_position::columns;
 use crate::entities::enums::SessionType;
-use crate::entities::session;
-
-/// The sessions table's columns in model order, as [`SessionRow`] decodes
-/// them: the claims as JSON text.
-///
-/// [`SessionRow`]: super::session_row::SessionRow
-pub static SESSION_COLUMNS: LazyLock<String> = LazyLock::new(|| {
-    columns::<session::Entity>()
-        .replace("session_data", "CAST(session_data AS TEXT) AS session_data")
-});
 
 /// The status clients see: a stored `active` session whose expiry has
 /// passed reads as expired; `revoked` always wins.
@@ -157,11 +144,13 @@ fn push_scope(sql: &mut Sql, access: &Access, zone_id: &str, owner: Owner, owner
 /// statement: a window numbers each owner's rows in list order. With
 /// `with_total` (per-owner pages without cursors only, where the window
 /// already sees each owner's whole filtered list) every row also carries its
-/// owner's `total_count`, saving the separate count statement.
+/// owner's `total_count`, saving the separate count statement. `columns` is
+/// the select list (`Projection::select_list`).
 #[allow(clippy::too_many_arguments)]
 pub fn page_statement(
     backend: DbBackend,
     access: &Access,
+    columns: &str,
     zone_id: &str,
     owner: Owner,
     owners: &[String],
@@ -172,7 +161,7 @@ pub fn page_statement(
     let mut sql = Sql::new(backend);
     let Some(column) = owner.column() else {
         push_keyset_page(&mut sql, args.order, &args.window, true, |sql| {
-            sql.push(&format!("SELECT {} FROM sessions", *SESSION_COLUMNS));
+            sql.push(&format!("SELECT {columns} FROM sessions"));
             push_scope(sql, access, zone_id, owner, owners);
             push_criteria(sql, &args.criteria, owner, now);
         });
@@ -191,7 +180,6 @@ pub fn page_statement(
     let total_column = if with_total { ", total_count" } else { "" };
     sql.push(&format!(
         "SELECT {columns}{total_column} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
-        columns = *SESSION_COLUMNS,
     ));
     push_scope(&mut sql, access, zone_id, owner, owners);
     push_criteria(&mut sql, &args.criteria, owner, now);

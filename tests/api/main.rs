@@ -15,6 +15,7 @@ mod import_rules;
 mod import_writes;
 mod limits;
 mod migrations;
+mod projection;
 mod schema_snapshot;
 mod seed;
 mod server;
