@@ -61,17 +61,18 @@ pub struct GlobalOptions {
     )]
     pub max_concurrent_requests: Option<u32>,
 
-    /// Database connections the server's pool opens at most. With several
-    /// gateway processes on one PostgreSQL, their pools together must stay
-    /// under its `max_connections`.
+    /// Database connections the server's pool opens at most. Defaults to
+    /// two per CPU core; raise it when the database is far away (each
+    /// statement then waits longer on the network). With several gateway
+    /// processes on one PostgreSQL, their pools together must stay under
+    /// its `max_connections`.
     #[arg(
         long,
         env = "SESSIONGRAPH_DATABASE_MAX_CONNECTIONS",
         global = true,
-        default_value_t = db::DEFAULT_MAX_CONNECTIONS,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
-    pub database_max_connections: u32,
+    pub database_max_connections: Option<u32>,
 
     /// Seconds a statement waits for a pooled connection before its request
     /// fails with SERVICE_UNAVAILABLE.
@@ -375,7 +376,9 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         max_concurrent_requests: global
             .max_concurrent_requests
             .map_or(defaults.max_concurrent_requests, |n| n as usize),
-        database_max_connections: global.database_max_connections,
+        database_max_connections: global
+            .database_max_connections
+            .unwrap_or(defaults.database_max_connections),
         database_acquire_timeout: positive_seconds(
             "--database-acquire-timeout",
             global.database_acquire_timeout,

@@ -59,7 +59,7 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             max_concurrent_requests: 4 * std::thread::available_parallelism()
                 .map_or(1, |cores| cores.get()),
-            database_max_connections: db::DEFAULT_MAX_CONNECTIONS,
+            database_max_connections: db::default_max_connections(),
             database_acquire_timeout: db::DEFAULT_ACQUIRE_TIMEOUT,
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
