@@ -95,13 +95,13 @@ fn by_id_statement(
 }
 
 macro_rules! entity_loader {
-    ($key:ident, $row:ty, $table:literal, $columns:expr, $organization:expr) => {
+    ($key:ident, $row:ty, $table:literal, $columns_of:expr, $organization:expr) => {
         impl Load<$key> for Loader {
             /// Shared: every field that asked for the record gets the same one.
             type Value = Arc<$row>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
-                let columns = self.projection.select_list($columns);
+                let columns = self.projection.select_list($columns_of);
                 let backend = self.db.get_database_backend();
                 let mut found = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
                 for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
