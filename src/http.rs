@@ -649,7 +649,16 @@ async fn execute(
         (MediaType::GraphqlResponse, Some(_)) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    match serde_json::to_vec(&response) {
+    // A document that never ran has no `data` entry at all (GraphQL spec,
+    // "Response Format"; GraphQL over HTTP): `"data": null` would say that
+    // execution started and a non-null root field failed.
+    let serialized = if request_error_code.is_some() && response.data == async_graphql::Value::Null
+    {
+        serde_json::to_vec(&json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_vec(&response)
+    };
+    match serialized {
         Ok(body) => respond(status, media, &request_id, body),
         Err(error) => {
             tracing::error!(request_id = %request_id.0, %error, "serialising a response");

@@ -41,12 +41,3 @@ pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestState> {
 pub fn fail<T>(state: &RequestState, result: Result<T, ApiError>) -> async_graphql::Result<T> {
     result.map_err(|error| error.into_graphql(&state.request_id))
 }
-
-impl From<Arc<sea_orm::DbErr>> for ApiError {
-    fn from(error: Arc<sea_orm::DbErr>) -> Self {
-        ApiError::Database(
-            Arc::try_unwrap(error)
-                .unwrap_or_else(|shared| sea_orm::DbErr::Custom(shared.to_string())),
-        )
-    }
-}

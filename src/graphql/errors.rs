@@ -2,6 +2,8 @@
 //! and masked.
 
 use async_graphql::{ErrorExtensions, ServerError};
+use std::sync::Arc;
+
 use sea_orm::DbErr;
 
 /// The public error codes (`extensions.code`).
@@ -45,8 +47,22 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Shared, because one failed batch answers every field that waited on
+    /// it; each keeps the failure's class (unavailable or internal).
     #[error(transparent)]
-    Database(#[from] DbErr),
+    Database(Arc<DbErr>),
+}
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> Self {
+        ApiError::Database(Arc::new(error))
+    }
+}
+
+impl From<Arc<DbErr>> for ApiError {
+    fn from(error: Arc<DbErr>) -> Self {
+        ApiError::Database(error)
+    }
 }
 
 /// Per-request identifier, carried by every error and every log line about it.

@@ -347,6 +347,14 @@ impl<'a, T> ContextBase<'a, T> {
 
     #[doc(hidden)]
     pub fn set_error_path(&self, error: ServerError) -> ServerError {
+        // An error keeps the path of the field that raised it. Upstream
+        // overwrote it at every level the error passed through on its way to
+        // a nullable parent, so an error deep inside a list item was
+        // reported at the item (`["users", "edges", 0]`) instead of at its
+        // field (`["users", "edges", 0, "node", "sessions"]`).
+        if !error.path.is_empty() {
+            return error;
+        }
         if let Some(node) = self.path_node {
             let mut path = Vec::new();
             node.for_each(|current_node| {

@@ -1503,9 +1503,16 @@ impl Registry {
             traverse_type(&self.types, &mut used_types, ty.name());
         }
 
+        // Built-in scalars nothing references are dropped like any other
+        // unused type, as graphql-js does when it builds a schema from SDL;
+        // otherwise introspection lists a `Float` the SDL never mentions and
+        // schema diffing tools report it removed. `String` and `Boolean` stay:
+        // the introspection types themselves use them.
         for ty in self.types.values() {
             let name = ty.name();
-            if !is_system_type(name) && !used_types.contains(name) {
+            let always_kept =
+                name.starts_with("__") || name == "String" || name == "Boolean";
+            if !always_kept && !used_types.contains(name) {
                 unused_types.insert(name.to_string());
             }
         }

@@ -148,29 +148,33 @@ pub(crate) fn create_value_object(values: Vec<(Name, Value)>) -> Value {
     Value::Object(map)
 }
 
+/// Merges the value of one more selection of an already answered response
+/// key. The spec executes all selections of one response key as a single
+/// field; this executor runs each copy on its own, so a copy whose
+/// sub-selection failed (and was nulled) must null the merged value too, as
+/// the single execution would have. Upstream kept the first copy's object.
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
     if let Some(prev_value) = target.get_mut(&name) {
-        if let Value::Object(target_map) = prev_value {
-            if let Value::Object(obj) = value {
-                for (key, value) in obj.into_iter() {
-                    insert_value(target_map, key, value);
-                }
-            }
-        } else if let Value::List(target_list) = prev_value
-            && let Value::List(list) = value
-        {
-            for (idx, value) in list.into_iter().enumerate() {
-                if let Some(Value::Object(target_map)) = target_list.get_mut(idx)
-                    && let Value::Object(obj) = value
-                {
-                    for (key, value) in obj.into_iter() {
-                        insert_value(target_map, key, value);
-                    }
-                }
-            }
-        }
+        merge_value(prev_value, value);
     } else {
         target.insert(name, value);
+    }
+}
+
+fn merge_value(prev_value: &mut Value, value: Value) {
+    match (prev_value, value) {
+        (prev_value, Value::Null) => *prev_value = Value::Null,
+        (Value::Object(target_map), Value::Object(obj)) => {
+            for (key, value) in obj.into_iter() {
+                insert_value(target_map, key, value);
+            }
+        }
+        (Value::List(target_list), Value::List(list)) => {
+            for (target, value) in target_list.iter_mut().zip(list) {
+                merge_value(target, value);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -193,6 +197,36 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     };
 
     Ok(create_value_object(res))
+}
+
+/// A field error stops at the field when its type is nullable: the field
+/// reads null and the error is reported (GraphQL spec, "Handling Field
+/// Errors"). Upstream caught errors only inside an `Option` value's own
+/// sub-selection, so a nullable field whose resolver failed nulled its
+/// parent instead, and through non-null parents the whole response.
+/// The schema is consulted only when a field failed.
+fn null_if_nullable<T: ContainerType + ?Sized>(
+    ctx_field: &Context<'_>,
+    resolved: ServerResult<Option<Value>>,
+) -> ServerResult<Option<Value>> {
+    match resolved {
+        Err(error) => {
+            let nullable = ctx_field
+                .schema_env
+                .registry
+                .types
+                .get(T::type_name().as_ref())
+                .and_then(|ty| ty.field_by_name(ctx_field.item.node.name.node.as_str()))
+                .is_some_and(|field| !field.ty.ends_with('!'));
+            if nullable {
+                ctx_field.add_error(error);
+                Ok(Some(Value::Null))
+            } else {
+                Err(error)
+            }
+        }
+        resolved => resolved,
+    }
 }
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
@@ -231,9 +265,11 @@ impl<'a> Fields<'a> {
                             let extensions = &ctx.query_env.extensions;
 
                             if extensions.is_empty() && field.node.directives.is_empty() {
+                                let resolved = root.resolve_field(&ctx_field).await;
                                 Ok((
                                     field_name,
-                                    root.resolve_field(&ctx_field).await?.unwrap_or_default(),
+                                    null_if_nullable::<T>(&ctx_field, resolved)?
+                                        .unwrap_or_default(),
                                 ))
                             } else {
                                 let type_name = T::type_name();
@@ -275,11 +311,11 @@ impl<'a> Fields<'a> {
 
                                 if field.node.directives.is_empty() {
                                     futures_util::pin_mut!(resolve_fut);
+                                    let resolved =
+                                        extensions.resolve(resolve_info, &mut resolve_fut).await;
                                     Ok((
                                         field_name,
-                                        extensions
-                                            .resolve(resolve_info, &mut resolve_fut)
-                                            .await?
+                                        null_if_nullable::<T>(&ctx_field, resolved)?
                                             .unwrap_or_default(),
                                     ))
                                 } else {
@@ -312,11 +348,11 @@ impl<'a> Fields<'a> {
                                         }
                                     }
 
+                                    let resolved =
+                                        extensions.resolve(resolve_info, &mut resolve_fut).await;
                                     Ok((
                                         field_name,
-                                        extensions
-                                            .resolve(resolve_info, &mut resolve_fut)
-                                            .await?
+                                        null_if_nullable::<T>(&ctx_field, resolved)?
                                             .unwrap_or_default(),
                                     ))
                                 }
@@ -359,14 +395,23 @@ impl<'a> Fields<'a> {
 
                     let introspection_type_name = root.introspection_type_name();
 
+                    // A fragment applies to an object when its type condition is
+                    // the object's type, an interface it implements, or a union it
+                    // belongs to (GraphQL spec, DoesFragmentTypeApply). Upstream
+                    // only looks at interfaces, so `... on SomeUnion` was dropped
+                    // wherever the field's own type was not that union.
                     let applies_concrete_object = type_condition.is_some_and(|condition| {
+                        let registry = &ctx.schema_env.registry;
                         introspection_type_name == condition
-                            || ctx
-                                .schema_env
-                                .registry
+                            || registry
                                 .implements
                                 .get(&*introspection_type_name)
                                 .is_some_and(|interfaces| interfaces.contains(condition))
+                            || matches!(
+                                registry.types.get(condition),
+                                Some(crate::registry::MetaType::Union { possible_types, .. })
+                                    if possible_types.contains(&*introspection_type_name)
+                            )
                     });
                     if applies_concrete_object {
                         root.collect_all_fields(&ctx.with_selection_set(selection_set), self)?;

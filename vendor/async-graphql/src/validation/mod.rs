@@ -75,7 +75,7 @@ pub(crate) fn check_rules(
                 .with(rules::ProvidedNonNullArguments)
                 .with(rules::KnownDirectives::default())
                 .with(rules::DirectivesUnique)
-                .with(rules::OverlappingFieldsCanBeMerged)
+                .with(rules::OverlappingFieldsCanBeMerged::default())
                 .with(rules::UploadFile);
             visit(&mut visitor, &mut ctx, doc);
 

@@ -609,17 +609,24 @@ fn visit_selection<'a, V: Visitor<'a>>(
                         visit_field(v, ctx, field);
                     },
                 );
-            } else if ctx.current_type().map(|ty| match ty {
-                MetaType::Object {
-                    is_subscription, ..
-                } => *is_subscription,
-                _ => false,
-            }) == Some(true)
-            {
-                ctx.report_error(
-                    vec![field.pos],
-                    "Unknown field \"__typename\" on type \"Subscription\".",
-                );
+            } else {
+                // `__typename` has no schema field to visit, but its directives
+                // are as real as any other field's: their variables count as
+                // used and their arguments are checked. Upstream skipped them,
+                // so `__typename @skip(if: $v)` made `$v` "unused".
+                visit_directives(v, ctx, &field.node.directives);
+                if ctx.current_type().map(|ty| match ty {
+                    MetaType::Object {
+                        is_subscription, ..
+                    } => *is_subscription,
+                    _ => false,
+                }) == Some(true)
+                {
+                    ctx.report_error(
+                        vec![field.pos],
+                        "Unknown field \"__typename\" on type \"Subscription\".",
+                    );
+                }
             }
         }
         Selection::FragmentSpread(fragment_spread) => {

@@ -1,13 +1,45 @@
+//! The spec's FieldsInSetCanMerge (5.3.2), as graphql-js implements it.
+//!
+//! Upstream keyed fields by (fragment type condition, response name) within
+//! one selection set. That refused valid documents (an untyped inline
+//! fragment reset the parent type, so the same alias on different fields of
+//! two distinct object types "conflicted") and accepted invalid ones
+//! (conflicts between the sub-selections of merged fields, or between
+//! differently shaped fields, went unseen). This version collects every
+//! field a selection set contributes, fragments expanded, each with the
+//! parent type it was selected on, and compares the fields of each response
+//! name pairwise: names and arguments must agree unless the parents are
+//! distinct object types, the response shapes must agree always, and the
+//! sub-selections of two fields are compared the same way, recursively.
+
 use std::collections::{HashMap, HashSet};
 
+use indexmap::IndexMap;
+
 use crate::{
-    Positioned,
+    Pos, Positioned,
     parser::types::{Field, Selection, SelectionSet},
+    registry::{MetaType, MetaTypeName, Registry},
     validation::visitor::{Visitor, VisitorContext},
 };
 
 #[derive(Default)]
-pub struct OverlappingFieldsCanBeMerged;
+pub struct OverlappingFieldsCanBeMerged {
+    /// Pairs of fields already compared, keyed by their AST addresses and
+    /// whether their parents were mutually exclusive. Every nested selection
+    /// set is visited on its own as well, so without this the sub-selections
+    /// of deep documents would be compared once per level above them.
+    compared: HashMap<(usize, usize, bool), Option<String>>,
+}
+
+/// One field as a selection set contributes it.
+#[derive(Clone, Copy)]
+struct CollectedField<'a> {
+    parent_type: Option<&'a MetaType>,
+    field: &'a Positioned<Field>,
+}
+
+type FieldsByResponseName<'a> = IndexMap<&'a str, Vec<CollectedField<'a>>>;
 
 impl<'a> Visitor<'a> for OverlappingFieldsCanBeMerged {
     fn enter_selection_set(
@@ -15,95 +47,256 @@ impl<'a> Visitor<'a> for OverlappingFieldsCanBeMerged {
         ctx: &mut VisitorContext<'a>,
         selection_set: &'a Positioned<SelectionSet>,
     ) {
-        let mut find_conflicts = FindConflicts {
-            outputs: Default::default(),
-            visited: Default::default(),
+        let mut fields = FieldsByResponseName::new();
+        collect_fields(
             ctx,
-        };
-        find_conflicts.find(None, selection_set);
-    }
-}
-
-struct FindConflicts<'a, 'ctx> {
-    outputs: HashMap<(Option<&'a str>, &'a str), &'a Positioned<Field>>,
-    visited: HashSet<&'a str>,
-    ctx: &'a mut VisitorContext<'ctx>,
-}
-
-impl<'a> FindConflicts<'a, '_> {
-    pub fn find(&mut self, on_type: Option<&'a str>, selection_set: &'a Positioned<SelectionSet>) {
-        for selection in &selection_set.node.items {
-            match &selection.node {
-                Selection::Field(field) => {
-                    let output_name = field
-                        .node
-                        .alias
-                        .as_ref()
-                        .map(|name| &name.node)
-                        .unwrap_or_else(|| &field.node.name.node);
-                    self.add_output(on_type, &output_name, field);
-                }
-                Selection::InlineFragment(inline_fragment) => {
-                    let on_type = inline_fragment
-                        .node
-                        .type_condition
-                        .as_ref()
-                        .map(|cond| cond.node.on.node.as_str());
-                    self.find(on_type, &inline_fragment.node.selection_set);
-                }
-                Selection::FragmentSpread(fragment_spread) => {
-                    if let Some(fragment) =
-                        self.ctx.fragment(&fragment_spread.node.fragment_name.node)
-                    {
-                        let on_type = Some(fragment.node.type_condition.node.on.node.as_str());
-
-                        if !self
-                            .visited
-                            .insert(fragment_spread.node.fragment_name.node.as_str())
-                        {
-                            // To avoid recursing itself, this error is detected by the
-                            // `NoFragmentCycles` validator.
-                            continue;
-                        }
-
-                        self.find(on_type, &fragment.node.selection_set);
+            ctx.current_type(),
+            selection_set,
+            &mut fields,
+            &mut HashSet::new(),
+        );
+        let mut conflicts: Vec<(Vec<Pos>, String)> = Vec::new();
+        for (response_name, group) in &fields {
+            let group = distinct(group);
+            'pairs: for (i, a) in group.iter().enumerate() {
+                for b in &group[i + 1..] {
+                    if let Some(reason) = self.find_conflict(ctx, a, b, false) {
+                        conflicts.push((
+                            vec![a.field.pos, b.field.pos],
+                            format!(
+                                "Fields \"{response_name}\" conflict because {reason}. Use different aliases on the fields to fetch both if this was intentional."
+                            ),
+                        ));
+                        break 'pairs;
                     }
                 }
             }
         }
+        for (locations, message) in conflicts {
+            ctx.report_error(locations, message);
+        }
+    }
+}
+
+impl OverlappingFieldsCanBeMerged {
+    /// Why two fields of one response name cannot be merged, if they cannot.
+    fn find_conflict<'a>(
+        &mut self,
+        ctx: &VisitorContext<'a>,
+        a: &CollectedField<'a>,
+        b: &CollectedField<'a>,
+        parents_mutually_exclusive: bool,
+    ) -> Option<String> {
+        if std::ptr::eq(a.field, b.field) {
+            return None;
+        }
+        let key = (
+            a.field as *const _ as usize,
+            b.field as *const _ as usize,
+            parents_mutually_exclusive,
+        );
+        if let Some(known) = self.compared.get(&key) {
+            return known.clone();
+        }
+        // Recursion through the same pair (only possible through fragment
+        // cycles, which another rule reports) ends here.
+        self.compared.insert(key, None);
+        let conflict = self.compare(ctx, a, b, parents_mutually_exclusive);
+        self.compared.insert(key, conflict.clone());
+        conflict
     }
 
-    fn add_output(
+    fn compare<'a>(
         &mut self,
-        on_type: Option<&'a str>,
-        name: &'a str,
-        field: &'a Positioned<Field>,
-    ) {
-        if let Some(prev_field) = self.outputs.get(&(on_type, name)) {
-            if prev_field.node.name.node != field.node.name.node {
-                self.ctx.report_error(
-                    vec![prev_field.pos, field.pos],
-                    format!("Fields \"{}\" conflict because \"{}\" and \"{}\" are different fields. Use different aliases on the fields to fetch both if this was intentional.",
-                            name, prev_field.node.name.node, field.node.name.node));
+        ctx: &VisitorContext<'a>,
+        a: &CollectedField<'a>,
+        b: &CollectedField<'a>,
+        parents_mutually_exclusive: bool,
+    ) -> Option<String> {
+        let mutually_exclusive = parents_mutually_exclusive
+            || match (a.parent_type, b.parent_type) {
+                (
+                    Some(MetaType::Object { name: name_a, .. }),
+                    Some(MetaType::Object { name: name_b, .. }),
+                ) => name_a != name_b,
+                _ => false,
+            };
+        let (field_a, field_b) = (&a.field.node, &b.field.node);
+        if !mutually_exclusive {
+            if field_a.name.node != field_b.name.node {
+                return Some(format!(
+                    "\"{}\" and \"{}\" are different fields",
+                    field_a.name.node, field_b.name.node
+                ));
             }
-
-            // check arguments
-            if prev_field.node.arguments.len() != field.node.arguments.len() {
-                self.ctx.report_error(
-                    vec![prev_field.pos, field.pos],
-                    format!("Fields \"{}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.", name));
+            if !same_arguments(field_a, field_b) {
+                return Some("they have differing arguments".to_string());
             }
+        }
 
-            for (name, value) in &prev_field.node.arguments {
-                match field.node.get_argument(&name.node) {
-                    Some(other_value) if value == other_value => {}
-                    _=> self.ctx.report_error(
-                        vec![prev_field.pos, field.pos],
-                        format!("Fields \"{}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.", name)),
+        let type_a = field_type(a);
+        let type_b = field_type(b);
+        if let (Some(type_a), Some(type_b)) = (type_a, type_b)
+            && types_conflict(ctx.registry, type_a, type_b)
+        {
+            return Some(format!(
+                "they return conflicting types \"{type_a}\" and \"{type_b}\""
+            ));
+        }
+
+        if field_a.selection_set.node.items.is_empty() || field_b.selection_set.node.items.is_empty()
+        {
+            return None;
+        }
+        let named = |ty: Option<&str>| {
+            ty.and_then(|ty| ctx.registry.types.get(MetaTypeName::concrete_typename(ty)))
+        };
+        let mut sub_a = FieldsByResponseName::new();
+        collect_fields(
+            ctx,
+            named(type_a),
+            &field_a.selection_set,
+            &mut sub_a,
+            &mut HashSet::new(),
+        );
+        let mut sub_b = FieldsByResponseName::new();
+        collect_fields(
+            ctx,
+            named(type_b),
+            &field_b.selection_set,
+            &mut sub_b,
+            &mut HashSet::new(),
+        );
+        for (response_name, group_a) in &sub_a {
+            let Some(group_b) = sub_b.get(response_name) else {
+                continue;
+            };
+            for sub_field_a in distinct(group_a) {
+                for sub_field_b in distinct(group_b) {
+                    if let Some(reason) =
+                        self.find_conflict(ctx, &sub_field_a, &sub_field_b, mutually_exclusive)
+                    {
+                        return Some(format!(
+                            "subfields \"{response_name}\" conflict because {reason}"
+                        ));
+                    }
                 }
             }
-        } else {
-            self.outputs.insert((on_type, name), field);
+        }
+        None
+    }
+}
+
+/// Adds the fields `selection_set` contributes on `parent_type`, fragments
+/// expanded with their own type conditions as parents.
+fn collect_fields<'a>(
+    ctx: &VisitorContext<'a>,
+    parent_type: Option<&'a MetaType>,
+    selection_set: &'a Positioned<SelectionSet>,
+    fields: &mut FieldsByResponseName<'a>,
+    expanded_fragments: &mut HashSet<&'a str>,
+) {
+    for selection in &selection_set.node.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                fields
+                    .entry(field.node.response_key().node.as_str())
+                    .or_default()
+                    .push(CollectedField { parent_type, field });
+            }
+            Selection::InlineFragment(fragment) => {
+                let fragment_type = match &fragment.node.type_condition {
+                    Some(condition) => ctx.registry.types.get(condition.node.on.node.as_str()),
+                    None => parent_type,
+                };
+                collect_fields(
+                    ctx,
+                    fragment_type,
+                    &fragment.node.selection_set,
+                    fields,
+                    expanded_fragments,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                // A fragment spread twice contributes the very same fields
+                // twice; once is enough, and it stops fragment cycles.
+                if !expanded_fragments.insert(name) {
+                    continue;
+                }
+                if let Some(fragment) = ctx.fragment(name) {
+                    let fragment_type = ctx
+                        .registry
+                        .types
+                        .get(fragment.node.type_condition.node.on.node.as_str());
+                    collect_fields(
+                        ctx,
+                        fragment_type,
+                        &fragment.node.selection_set,
+                        fields,
+                        expanded_fragments,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The fields of one response name with exact repeats folded: leaf fields
+/// with the same parent, name and arguments compare alike against any other
+/// field, so a document repeating `id` ten thousand times costs one
+/// comparison per distinct form instead of fifty million.
+fn distinct<'a>(group: &[CollectedField<'a>]) -> Vec<CollectedField<'a>> {
+    let mut kept: Vec<CollectedField<'a>> = Vec::with_capacity(group.len());
+    for candidate in group {
+        let repeat = kept.iter().any(|seen| {
+            let (seen_field, field) = (&seen.field.node, &candidate.field.node);
+            std::ptr::eq(seen.field, candidate.field)
+                || (seen_field.selection_set.node.items.is_empty()
+                    && field.selection_set.node.items.is_empty()
+                    && seen.parent_type.map(MetaType::name)
+                        == candidate.parent_type.map(MetaType::name)
+                    && seen_field.name.node == field.name.node
+                    && same_arguments(seen_field, field))
+        });
+        if !repeat {
+            kept.push(*candidate);
+        }
+    }
+    kept
+}
+
+fn same_arguments(a: &Field, b: &Field) -> bool {
+    a.arguments.len() == b.arguments.len()
+        && a.arguments
+            .iter()
+            .all(|(name, value)| b.get_argument(&name.node) == Some(value))
+}
+
+/// The declared type of a collected field, `None` where the schema does not
+/// know it (another rule reports that).
+fn field_type<'a>(field: &CollectedField<'a>) -> Option<&'a str> {
+    let name = field.field.node.name.node.as_str();
+    if name == "__typename" {
+        return Some("String!");
+    }
+    field
+        .parent_type?
+        .field_by_name(name)
+        .map(|definition| definition.ty.as_str())
+}
+
+/// The spec's SameResponseShape at one level: lists and non-null wrappers
+/// must match, and leaf types must be the same type.
+fn types_conflict(registry: &Registry, a: &str, b: &str) -> bool {
+    match (MetaTypeName::create(a), MetaTypeName::create(b)) {
+        (MetaTypeName::List(a), MetaTypeName::List(b)) => types_conflict(registry, a, b),
+        (MetaTypeName::List(_), _) | (_, MetaTypeName::List(_)) => true,
+        (MetaTypeName::NonNull(a), MetaTypeName::NonNull(b)) => types_conflict(registry, a, b),
+        (MetaTypeName::NonNull(_), _) | (_, MetaTypeName::NonNull(_)) => true,
+        (MetaTypeName::Named(a), MetaTypeName::Named(b)) => {
+            let is_leaf = |name: &str| registry.types.get(name).is_some_and(MetaType::is_leaf);
+            (is_leaf(a) || is_leaf(b)) && a != b
         }
     }
 }
@@ -113,7 +306,7 @@ mod tests {
     use super::*;
 
     pub fn factory() -> OverlappingFieldsCanBeMerged {
-        OverlappingFieldsCanBeMerged
+        OverlappingFieldsCanBeMerged::default()
     }
 
     #[test]
@@ -168,6 +361,34 @@ mod tests {
                 volume: meowVolume
             }
            }
+          }
+        "#,
+        );
+    }
+
+    #[test]
+    fn same_alias_on_different_types_inside_untyped_fragments() {
+        expect_passes_rule!(
+            factory,
+            r#"
+          {
+           pet {
+            ... on Dog { ... { volume: barkVolume } }
+            ... on Cat { ... { volume: meowVolume } }
+           }
+          }
+        "#,
+        );
+    }
+
+    #[test]
+    fn conflicting_sub_selections_of_merged_fields() {
+        expect_fails_rule!(
+            factory,
+            r#"
+          {
+           dog { name: nickname }
+           dog { name }
           }
         "#,
         );
