@@ -7,12 +7,16 @@ pub use sea_orm_migration::prelude::*;
 
 mod ddl;
 mod m20261126_000001_create_tables;
+mod m20261202_000001_session_tree_index;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_tables::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_tables::Migration),
+            Box::new(m20261202_000001_session_tree_index::Migration),
+        ]
     }
 }

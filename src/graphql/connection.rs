@@ -38,6 +38,8 @@ pub struct SessionConnection {
     pub zone_id: String,
     pub owner: Owner,
     pub owner_id: String,
+    /// For descendants: the owner is the root of its tree.
+    pub owner_is_root: bool,
     pub args: Arc<ListArgs>,
     /// Both the page and `totalCount` are selected and one statement can
     /// answer both (see [`ListArgs::counts_in_page`]).
@@ -75,6 +77,7 @@ impl SessionConnection {
             owner_id: self.owner_id.clone(),
             args: self.args.clone(),
             with_total: self.count_in_page,
+            owner_is_root: self.owner_is_root,
         };
         let page = state.loader.load_one(key).await.map_err(Into::into);
         Ok(fail(state, page)?.unwrap_or_else(|| {
@@ -140,6 +143,7 @@ impl SessionConnection {
             owner: self.owner,
             owner_id: self.owner_id.clone(),
             criteria: Arc::new(self.args.criteria.clone()),
+            owner_is_root: self.owner_is_root,
         };
         let count = state.loader.load_one(key).await.map_err(Into::into);
         Ok(fail(state, count)?.unwrap_or(0))

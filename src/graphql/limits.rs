@@ -65,13 +65,18 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_SELECTIONS: u64 = 100_000;
 
 /// Fields that return a connection even when given no `first`/`last`.
-const CONNECTION_FIELDS: [&str; 5] = [
+const CONNECTION_FIELDS: [&str; 6] = [
     "sessions",
     "children",
+    "descendants",
     "applications",
     "users",
     "userAgents",
 ];
+
+/// Lists that are not connections but return `first` items, with the
+/// `first` their argument defaults to (`sessionStats`' top lists).
+const DEFAULT_SIZED_LISTS: [(&str, u64); 2] = [("byApplication", 10), ("byUserAgent", 10)];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -486,8 +491,13 @@ impl<'a> Walk<'a> {
         let argument = |name: &str| field.get_argument(name).map(|value| &value.node);
         let (first, last) = (argument("first"), argument("last"));
         let name = field.name.node.as_str();
-        if first.is_none() && last.is_none() && !CONNECTION_FIELDS.contains(&name) {
-            return 1;
+        if first.is_none() && last.is_none() {
+            if let Some((_, size)) = DEFAULT_SIZED_LISTS.iter().find(|(list, _)| *list == name) {
+                return *size;
+            }
+            if !CONNECTION_FIELDS.contains(&name) {
+                return 1;
+            }
         }
         [first, last]
             .into_iter()
@@ -858,9 +868,21 @@ mod tests {
     #[test]
     fn connections_cost_their_page_times_their_selection() {
         assert_eq!(cost("{ sessions { id } }", json!({})), 1 + 20);
-        for field in ["children", "applications", "users", "userAgents"] {
+        for field in [
+            "children",
+            "descendants",
+            "applications",
+            "users",
+            "userAgents",
+        ] {
             assert_eq!(cost(&format!("{{ {field} {{ id }} }}"), json!({})), 21);
         }
+        // The statistics' top lists cost their `first`, 10 by default.
+        assert_eq!(cost("{ byApplication { count } }", json!({})), 1 + 10);
+        assert_eq!(
+            cost("{ byUserAgent(first: 3) { count } }", json!({})),
+            1 + 3
+        );
         // Any field with `first` or `last` is a connection; others are not.
         assert_eq!(cost("{ things(first: 3) { id } }", json!({})), 1 + 3);
         assert_eq!(cost("{ things(last: 4) { id } }", json!({})), 1 + 4);

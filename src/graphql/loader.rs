@@ -14,6 +14,9 @@ use super::pagination::Page;
 use super::projection::{Projection, Table};
 use super::session_lists::{Criteria, ListArgs, Owner, count_statement, page_statement};
 use super::session_row::SessionRow;
+use super::session_trees::{
+    TreeOwner, ancestors_statement, descendant_count_statement, descendant_page_statement,
+};
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
 use crate::auth::Access;
@@ -164,6 +167,8 @@ pub struct SessionPageKey {
     /// Also count the owner's whole list in the same statement (see
     /// [`page_statement`]); only for per-owner pages without cursors.
     pub with_total: bool,
+    /// For descendants: the owner is the root of its tree.
+    pub owner_is_root: bool,
 }
 
 /// A session page and, when its key asked for it, the whole list's count.
@@ -180,7 +185,13 @@ pub struct SessionCountKey {
     pub owner: Owner,
     pub owner_id: String,
     pub criteria: Arc<Criteria>,
+    /// For descendants: the owner is the root of its tree.
+    pub owner_is_root: bool,
 }
+
+/// The ancestors of one session, root first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AncestorsKey(pub ZonedId);
 
 fn group<K, G: Hash + Eq + Clone>(keys: &[K], by: impl Fn(&K) -> G) -> HashMap<G, Vec<&K>> {
     let mut groups: HashMap<G, Vec<&K>> = HashMap::default();
@@ -197,7 +208,17 @@ fn owner_of(owner: Owner, row: &SessionRow) -> Option<&str> {
         Owner::User => row.user_id.as_deref(),
         Owner::Application => row.application_id.as_deref(),
         Owner::UserAgent => row.user_agent_id.as_deref(),
+        // Rows of a descendants page carry their owner in a column of its own.
+        Owner::Ancestor => None,
     }
+}
+
+fn tree_owners<'a>(keys: impl Iterator<Item = (&'a String, bool)>) -> Vec<TreeOwner> {
+    keys.map(|(id, is_root)| TreeOwner {
+        id: id.clone(),
+        is_root,
+    })
+    .collect()
 }
 
 impl Load<SessionPageKey> for Loader {
@@ -218,8 +239,17 @@ impl Load<SessionPageKey> for Loader {
         for ((zone_id, owner, args, with_total), keys) in groups {
             let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
             // Zones outside the caller's access read as empty lists.
-            let statement = self.access.permits_zone(&zone_id).then(|| {
-                page_statement(
+            let statement = self.access.permits_zone(&zone_id).then(|| match owner {
+                Owner::Ancestor => descendant_page_statement(
+                    backend,
+                    &self.access,
+                    &columns,
+                    &zone_id,
+                    &tree_owners(keys.iter().map(|k| (&k.owner_id, k.owner_is_root))),
+                    &args,
+                    self.now,
+                ),
+                _ => page_statement(
                     backend,
                     &self.access,
                     &columns,
@@ -229,7 +259,7 @@ impl Load<SessionPageKey> for Loader {
                     &args,
                     with_total,
                     self.now,
-                )
+                ),
             });
             let mut per_owner: HashMap<String, (Vec<Arc<SessionRow>>, i64)> = HashMap::default();
             let rows = match statement {
@@ -244,11 +274,17 @@ impl Load<SessionPageKey> for Loader {
                 } else {
                     0
                 };
-                if let Some(owner_id) = owner_of(owner, &row) {
-                    let entry = per_owner.entry(owner_id.to_owned()).or_default();
-                    entry.0.push(Arc::new(row));
-                    entry.1 = total;
-                }
+                let owner_id = match owner {
+                    // So does a descendant's owner.
+                    Owner::Ancestor => result.try_get_by_index::<String>(SessionRow::COLUMNS)?,
+                    _ => match owner_of(owner, &row) {
+                        Some(owner_id) => owner_id.to_owned(),
+                        None => continue,
+                    },
+                };
+                let entry = per_owner.entry(owner_id).or_default();
+                entry.0.push(Arc::new(row));
+                entry.1 = total;
             }
             for key in keys {
                 let (rows, total) = per_owner.remove(&key.owner_id).unwrap_or_default();
@@ -284,15 +320,25 @@ impl Load<SessionCountKey> for Loader {
         for ((zone_id, owner, criteria), keys) in groups {
             let owners: Vec<String> = keys.iter().map(|k| k.owner_id.clone()).collect();
             let rows = if self.access.permits_zone(&zone_id) {
-                let statement = count_statement(
-                    backend,
-                    &self.access,
-                    &zone_id,
-                    owner,
-                    &owners,
-                    &criteria,
-                    self.now,
-                );
+                let statement = match owner {
+                    Owner::Ancestor => descendant_count_statement(
+                        backend,
+                        &self.access,
+                        &zone_id,
+                        &tree_owners(keys.iter().map(|k| (&k.owner_id, k.owner_is_root))),
+                        &criteria,
+                        self.now,
+                    ),
+                    _ => count_statement(
+                        backend,
+                        &self.access,
+                        &zone_id,
+                        owner,
+                        &owners,
+                        &criteria,
+                        self.now,
+                    ),
+                };
                 OwnerCount::find_by_statement(statement)
                     .all(&self.db)
                     .await?
@@ -309,6 +355,39 @@ impl Load<SessionCountKey> for Loader {
     }
 }
 
+impl Load<AncestorsKey> for Loader {
+    /// Shared: every field that asked for the chain gets the same one.
+    type Value = Arc<Vec<Arc<SessionRow>>>;
+
+    async fn load(
+        &self,
+        keys: &[AncestorsKey],
+    ) -> Result<HashMap<AncestorsKey, Self::Value>, LoadError> {
+        let columns = self.projection.select_list(Table::Sessions);
+        let backend = self.db.get_database_backend();
+        let mut chains: HashMap<AncestorsKey, Vec<Arc<SessionRow>>> = HashMap::default();
+        for (zone_id, ids) in by_zone(keys.iter().map(|k| &k.0), &self.access) {
+            let statement = ancestors_statement(backend, &self.access, &columns, zone_id, &ids);
+            for result in self.db.query_all_raw(statement).await? {
+                let row = SessionRow::from_row(&result)?;
+                // The descendant follows the session's columns.
+                let descendant = result.try_get_by_index::<String>(SessionRow::COLUMNS)?;
+                chains
+                    .entry(AncestorsKey(ZonedId {
+                        zone_id: zone_id.to_owned(),
+                        id: descendant,
+                    }))
+                    .or_default()
+                    .push(Arc::new(row));
+            }
+        }
+        Ok(chains
+            .into_iter()
+            .map(|(key, chain)| (key, Arc::new(chain)))
+            .collect())
+    }
+}
+
 /// A request's batchers, one per key type, over one [`Loader`].
 pub struct Loaders {
     users: Batcher<UserKey, Loader>,
@@ -317,6 +396,7 @@ pub struct Loaders {
     sessions: Batcher<SessionKey, Loader>,
     pages: Batcher<SessionPageKey, Loader>,
     counts: Batcher<SessionCountKey, Loader>,
+    ancestors: Batcher<AncestorsKey, Loader>,
 }
 
 impl Loaders {
@@ -328,7 +408,8 @@ impl Loaders {
             user_agents: Batcher::new(loader.clone(), idle.clone()),
             sessions: Batcher::new(loader.clone(), idle.clone()),
             pages: Batcher::new(loader.clone(), idle.clone()),
-            counts: Batcher::new(loader, idle.clone()),
+            counts: Batcher::new(loader.clone(), idle.clone()),
+            ancestors: Batcher::new(loader, idle.clone()),
         }
     }
 
@@ -367,3 +448,4 @@ batcher_of!(UserAgentKey, user_agents);
 batcher_of!(SessionKey, sessions);
 batcher_of!(SessionPageKey, pages);
 batcher_of!(SessionCountKey, counts);
+batcher_of!(AncestorsKey, ancestors);

@@ -17,7 +17,10 @@ pub mod scalars;
 pub mod screening;
 pub mod session_lists;
 pub mod session_row;
+pub mod session_stats;
+pub mod session_trees;
 pub mod sql;
+pub mod stats;
 pub mod tenancy;
 pub mod types;
 

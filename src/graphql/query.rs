@@ -14,9 +14,11 @@ use super::errors::ApiError;
 use super::pagination::{Cursor, Ordering, Page, Window, push_keyset_page};
 use super::session_lists::Owner;
 use super::sql::Sql;
+use super::stats::SessionStats;
 use super::tenancy::{OrganizationColumn, push_organization, restrict};
 use super::types::{
     Application, Node, Session, SessionFilter, SessionOrder, User, UserAgent, session_connection,
+    session_list_args,
 };
 use crate::auth::Access;
 use crate::entities::{application, session, user, user_agent};
@@ -266,6 +268,29 @@ impl Query {
             last,
             before,
         )
+    }
+
+    /// Counts a zone's sessions: the sessions `sessions(zoneId, filter)`
+    /// would list, by status, kind, application and user agent. Each part
+    /// is computed only when selected.
+    async fn session_stats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The zone whose sessions to count.")] zone_id: ID,
+        #[graphql(desc = "Conditions the counted sessions must meet.")] filter: Option<
+            SessionFilter,
+        >,
+    ) -> async_graphql::Result<SessionStats> {
+        let state = state(ctx)?;
+        fail(state, state.require_zone(&zone_id.0))?;
+        let args = fail(
+            state,
+            session_list_args(filter, None, None, None, None, None),
+        )?;
+        Ok(SessionStats {
+            zone_id: zone_id.0,
+            criteria: args.criteria,
+        })
     }
 
     /// Fetches an application by its id; null when no application has it.

@@ -31,6 +31,8 @@ pub struct Criteria {
     pub user_agent_id: Option<String>,
     /// `false` lists entry sessions only (depth 0 or 1).
     pub include_nested: bool,
+    /// For `descendants`: at most this many levels below the owner.
+    pub max_depth: Option<u32>,
 }
 
 /// The relation a connection hangs off.
@@ -42,12 +44,16 @@ pub enum Owner {
     User,
     Application,
     UserAgent,
+    /// `descendants`: every session below the owner (see `session_trees`).
+    Ancestor,
 }
 
 impl Owner {
-    fn column(self) -> Option<&'static str> {
+    /// The column that names a row's owner; `None` for the zone list and for
+    /// descendants, whose owners no single column names.
+    pub fn column(self) -> Option<&'static str> {
         match self {
-            Owner::Zone => None,
+            Owner::Zone | Owner::Ancestor => None,
             Owner::Parent => Some("parent_id"),
             Owner::User => Some("user_id"),
             Owner::Application => Some("application_id"),
@@ -67,13 +73,17 @@ pub struct ListArgs {
 impl ListArgs {
     /// Whether a page statement can count the owner's whole list as well:
     /// only a per-owner window without cursors sees the whole list.
+    /// Descendant pages never do: a single root's page is a keyset range
+    /// that does not see the whole list.
     pub fn counts_in_page(&self, owner: Owner) -> bool {
-        owner != Owner::Zone && self.window.after.is_none() && self.window.before.is_none()
+        !matches!(owner, Owner::Zone | Owner::Ancestor)
+            && self.window.after.is_none()
+            && self.window.before.is_none()
     }
 }
 
 /// SQL for the effective status, with `now` bound.
-fn push_status(sql: &mut Sql, status: EffectiveStatus, now: DateTime<Utc>) {
+pub(super) fn push_status(sql: &mut Sql, status: EffectiveStatus, now: DateTime<Utc>) {
     match status {
         EffectiveStatus::Active => {
             sql.push("(status = 'active' AND (expires_at IS NULL OR expires_at > ")
@@ -91,7 +101,7 @@ fn push_status(sql: &mut Sql, status: EffectiveStatus, now: DateTime<Utc>) {
     }
 }
 
-fn push_criteria(sql: &mut Sql, criteria: &Criteria, owner: Owner, now: DateTime<Utc>) {
+pub(super) fn push_criteria(sql: &mut Sql, criteria: &Criteria, owner: Owner, now: DateTime<Utc>) {
     if let Some(session_type) = criteria.session_type {
         let value = match session_type {
             SessionType::User => "user",
@@ -122,8 +132,8 @@ fn push_criteria(sql: &mut Sql, criteria: &Criteria, owner: Owner, now: DateTime
             sql.push(&format!(" AND {column} = ")).bind(value.clone());
         }
     }
-    // `children` lists direct children whatever their depth (SPEC §2).
-    if !criteria.include_nested && owner != Owner::Parent {
+    // `children` and `descendants` list sessions whatever their depth (SPEC §2, §5).
+    if !criteria.include_nested && !matches!(owner, Owner::Parent | Owner::Ancestor) {
         sql.push(" AND depth <= 1");
     }
 }

@@ -11,7 +11,7 @@ use super::enums::{
     ApplicationOwnerType, OrderDirection, SessionOrderField, SessionStatus, SessionType,
 };
 use super::errors::ApiError;
-use super::loader::{ApplicationKey, SessionKey, UserAgentKey, UserKey};
+use super::loader::{AncestorsKey, ApplicationKey, SessionKey, UserAgentKey, UserKey, ZonedId};
 use super::pagination::{Ordering, Window};
 use super::scalars::{DateTime, Json};
 use super::session_lists::{Criteria, EffectiveStatus, ListArgs, Owner};
@@ -81,6 +81,7 @@ pub fn session_list_args(
             application_id: filter.application_id.map(|id| id.0),
             user_agent_id: filter.user_agent_id.map(|id| id.0),
             include_nested: filter.include_nested.unwrap_or(false),
+            max_depth: None,
         },
         order,
         window,
@@ -109,19 +110,32 @@ pub fn session_connection(
         state,
         session_list_args(filter, order_by, first, after, last, before),
     )?;
+    Ok(owned_connection(ctx, zone_id, owner, owner_id, false, args))
+}
+
+/// The connection of validated `args` owned by `owner_id`.
+fn owned_connection(
+    ctx: &Context<'_>,
+    zone_id: &str,
+    owner: Owner,
+    owner_id: &str,
+    owner_is_root: bool,
+    args: ListArgs,
+) -> SessionConnection {
     let selection = ctx.look_ahead();
     let count_in_page = args.counts_in_page(owner)
         && selection.field("totalCount").exists()
         && ["nodes", "edges", "pageInfo"]
             .iter()
             .any(|field| selection.field(field).exists());
-    Ok(SessionConnection {
+    SessionConnection {
         zone_id: zone_id.to_owned(),
         owner,
         owner_id: owner_id.to_owned(),
+        owner_is_root,
         args: Arc::new(args),
         count_in_page,
-    })
+    }
 }
 
 /// The effective status at the request's "now".
@@ -368,6 +382,50 @@ session_object!(
             #[graphql(desc = "The order of the sessions; `CREATED_AT DESC` by default.")] order_by: Option<SessionOrder>,
         ) -> async_graphql::Result<SessionConnection> {
             session_connection(ctx, &self.0.zone_id, Owner::Parent, &self.0.id, filter, order_by, first, after, last, before)
+        }
+
+        /// The sessions above this one, from the root of its tree down to its
+        /// parent; empty for a session without parent. Ancestors outside the
+        /// token's organization are left out.
+        async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserSession>> {
+            if self.0.parent_id.is_none() {
+                return Ok(Vec::new());
+            }
+            let state = state(ctx)?;
+            let key = AncestorsKey(ZonedId { zone_id: self.0.zone_id.clone(), id: self.0.id.clone() });
+            let chain = state.loader.load_one(key).await.map_err(Into::into);
+            Ok(fail(state, chain)?
+                .map(|chain| chain.iter().cloned().map(UserSession).collect())
+                .unwrap_or_default())
+        }
+
+        /// Every session below this one (its children, their children, and so
+        /// on), at most `maxDepth` levels down. Ordered and paginated like
+        /// every session list; `filter.includeNested` does not apply here.
+        #[allow(clippy::too_many_arguments)]
+        async fn descendants(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Returns the first n sessions (at most 100; 20 by default).")] first: Option<i32>,
+            #[graphql(desc = "Returns the sessions after this cursor.")] after: Option<String>,
+            #[graphql(desc = "Returns the last n sessions (at most 100).")] last: Option<i32>,
+            #[graphql(desc = "Returns the sessions before this cursor.")] before: Option<String>,
+            #[graphql(desc = "Conditions the sessions must meet.")] filter: Option<SessionFilter>,
+            #[graphql(desc = "The order of the sessions; `CREATED_AT DESC` by default.")] order_by: Option<SessionOrder>,
+            #[graphql(desc = "How many levels down to list: 1 lists the children, 2 also their children; every level when absent. At least 1.")] max_depth: Option<i32>,
+        ) -> async_graphql::Result<SessionConnection> {
+            let state = state(ctx)?;
+            let max_depth = match max_depth {
+                None => None,
+                Some(levels) if levels >= 1 => Some(levels as u32),
+                Some(levels) => {
+                    return fail(state, Err(ApiError::bad_input(format!("`maxDepth` must be at least 1 (got {levels})"))));
+                }
+            };
+            let mut args = fail(state, session_list_args(filter, order_by, first, after, last, before))?;
+            args.criteria.max_depth = max_depth;
+            let is_root = self.0.parent_id.is_none();
+            Ok(owned_connection(ctx, &self.0.zone_id, Owner::Ancestor, &self.0.id, is_root, args))
         }
     }
 );

@@ -20,3 +20,4 @@ mod projection;
 mod schema_snapshot;
 mod seed;
 mod server;
+mod session_trees;

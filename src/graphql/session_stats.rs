@@ -1,0 +1,73 @@
+//! SQL for `sessionStats`: one grouped statement per part, over the same
+//! sessions `sessions(zoneId, filter)` lists (effective status,
+//! `includeNested`, the caller's organization).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DbBackend, Statement};
+
+use super::session_lists::{Criteria, Owner, push_criteria};
+use super::sql::Sql;
+use super::tenancy::{OrganizationColumn, push_organization};
+use crate::auth::Access;
+
+/// What a part of the statistics groups the sessions by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// One row, `total`.
+    Nothing,
+    /// `group_key` is `active`, `expired` or `revoked`.
+    EffectiveStatus,
+    /// `group_key` is `user` or `application`.
+    SessionType,
+    /// `group_key` is the application id; sessions without one are left out.
+    Application,
+    /// `group_key` is the user agent id; sessions without one are left out.
+    UserAgent,
+}
+
+/// `SELECT group_key, total`: counts per group, the largest first (then by
+/// key, byte-wise) and at most `limit` of them when given.
+pub fn stats_statement(
+    backend: DbBackend,
+    access: &Access,
+    zone_id: &str,
+    criteria: &Criteria,
+    grouping: Grouping,
+    limit: Option<u32>,
+    now: DateTime<Utc>,
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    match grouping {
+        Grouping::Nothing => sql.push("SELECT '' AS group_key"),
+        Grouping::EffectiveStatus => sql
+            .push("SELECT CASE WHEN status = 'revoked' THEN 'revoked' WHEN status = 'expired' OR expires_at <= ")
+            .bind(now)
+            .push(" THEN 'expired' ELSE 'active' END AS group_key"),
+        Grouping::SessionType => sql.push("SELECT session_type AS group_key"),
+        Grouping::Application => sql.push("SELECT application_id AS group_key"),
+        Grouping::UserAgent => sql.push("SELECT user_agent_id AS group_key"),
+    };
+    sql.push(", COUNT(*) AS total FROM sessions WHERE zone_id = ")
+        .bind(zone_id.to_owned());
+    push_organization(&mut sql, access, OrganizationColumn::Nullable);
+    push_criteria(&mut sql, criteria, Owner::Zone, now);
+    match grouping {
+        Grouping::Nothing => {}
+        Grouping::Application => {
+            sql.push(" AND application_id IS NOT NULL GROUP BY application_id");
+        }
+        Grouping::UserAgent => {
+            sql.push(" AND user_agent_id IS NOT NULL GROUP BY user_agent_id");
+        }
+        Grouping::EffectiveStatus | Grouping::SessionType => {
+            sql.push(" GROUP BY 1");
+        }
+    }
+    if grouping != Grouping::Nothing {
+        sql.push(" ORDER BY total DESC, group_key ASC");
+    }
+    if let Some(limit) = limit {
+        sql.push(&format!(" LIMIT {limit}"));
+    }
+    sql.build()
+}
