@@ -66,6 +66,28 @@ Q4 = """query Q4($id: ID!) {
   }
 }"""
 
+T1 = """query T1($id: ID!) {
+  session(id: $id) {
+    ... on UserSession {
+      descendants(first: 50) { totalCount pageInfo { hasNextPage endCursor } nodes { ... on UserSession { id status depth } } }
+    }
+  }
+}"""
+
+S1 = """query S1($zone: ID!) {
+  sessionStats(zoneId: $zone, filter: {includeNested: true}) {
+    total
+    byStatus { status count }
+    byType { type count }
+    byApplication { application { name } count }
+    byUserAgent { userAgent { name } count }
+  }
+}"""
+
+# T1's tree: a root with 10 children, each with 9 children, each of those
+# with 10: 10 + 90 + 900 = 1,000 descendants, imported beside the seed.
+TREE_ROOT = "bench_tree_root"
+
 M1 = """mutation M1($id: ID!) {
   updateSession(id: $id, input: {status: REVOKED}) { revokedCount session { ... on UserSession { id status } } }
 }"""
@@ -270,13 +292,58 @@ def prepare_workloads(server, db):
         db.execute("INSERT INTO bench_m1_pool (id) VALUES (?)", stdin="\n".join(leaves))
     else:
         db.execute("COPY bench_m1_pool (id) FROM STDIN", stdin="\n".join(leaves) + "\n")
+    # T1: the newest 50 of the tree's 1,000 descendants.
+    t1 = server.query(T1, {"id": TREE_ROOT})["session"]["descendants"]
+    check(t1["totalCount"] == 1000, "T1 totalCount")
+    expected = [r[0] for r in db.rows(
+        f"SELECT id FROM sessions WHERE zone_id = '{ZONE}' AND root_id = '{TREE_ROOT}' AND depth > 0 "
+        "ORDER BY created_at DESC, id DESC LIMIT 50")]
+    check([n["id"] for n in t1["nodes"]] == expected, "T1 page differs from the tree's newest 50")
+
+    # S1: the zone's statistics agree with plain counts.
+    s1 = server.query(S1, {"zone": ZONE})["sessionStats"]
+    (total,), = db.rows(f"SELECT COUNT(*) FROM sessions WHERE zone_id = '{ZONE}'")
+    check(s1["total"] == int(total), "S1 total")
+    check(sum(s["count"] for s in s1["byStatus"]) == int(total), "S1 statuses add up")
+    check(sum(s["count"] for s in s1["byType"]) == int(total), "S1 types add up")
+
     return {
+        "T1": [body(T1, {"id": TREE_ROOT})],
+        "S1": [body(S1, {"zone": ZONE})],
         "Q1": [body(Q1, {"zone": ZONE})],
         "Q2": [body(Q2, {"zone": ZONE})],
         "Q3": [body(Q3, {"id": q3_id})],
         "Q4": [body(Q4, {"id": q4_id})],
         "M1": [body(M1, {"id": leaf}) for leaf in leaves],
     }
+
+
+def tree_document(user_id):
+    """The T1 tree, owned by one seeded user, one second apart."""
+    sessions = []
+
+    def add(session_id, parent, n):
+        created = f"2020-01-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
+        sessions.append({
+            "session_type": "user", "id": session_id, "zone_id": ZONE, "organization_id": "org_001",
+            "user_id": user_id, "parent_id": parent, "status": "active" if n % 7 else "revoked",
+            "created_at": created, "expires_at": "2099-01-01T00:00:00Z",
+        })
+
+    add(TREE_ROOT, None, 0)
+    n = 1
+    for a in range(10):
+        child = f"{TREE_ROOT}_{a}"
+        add(child, TREE_ROOT, n)
+        n += 1
+        for b in range(9):
+            grandchild = f"{child}_{b}"
+            add(grandchild, child, n)
+            n += 1
+            for c in range(10):
+                add(f"{grandchild}_{c}", grandchild, n)
+                n += 1
+    return {"sessions": sessions}
 
 
 def reset_leaves(db):
@@ -353,7 +420,7 @@ def floor(db, statements, concurrency, seconds, workdir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="postgres,sqlite")
-    parser.add_argument("--workloads", default="Q1,Q2,Q3,Q4,M1")
+    parser.add_argument("--workloads", default="Q1,Q2,Q3,Q4,T1,S1,M1")
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--duration", type=int, default=10, help="seconds per cell")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per cell")
@@ -370,6 +437,11 @@ def main():
         log(f"[{kind}] seeding {args.sessions} sessions")
         db.recreate()
         subprocess.run([str(BINARY), "--database-url", db.url, "seed", "--sessions", str(args.sessions)],
+                       check=True, stdout=subprocess.DEVNULL)
+        (user_id,), = db.rows(f"SELECT id FROM users WHERE zone_id = '{ZONE}' ORDER BY id LIMIT 1")
+        tree = workdir / "tree.json"
+        tree.write_text(json.dumps(tree_document(user_id)))
+        subprocess.run([str(BINARY), "--database-url", db.url, "import", str(tree)],
                        check=True, stdout=subprocess.DEVNULL)
         if kind == "postgres":
             subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db.name,

@@ -26,32 +26,58 @@ pub struct TreeOwner {
     pub is_root: bool,
 }
 
-/// Declares `members(page_owner, member_id)`: every (owner, descendant)
-/// pair of `owners`, at most `max_depth` levels below the owner. Rows of
-/// other organizations are walked through (a subtree may mix them) and
-/// filtered out by the statement that reads the members.
-fn push_members(sql: &mut Sql, zone_id: &str, owners: &[TreeOwner], max_depth: Option<u32>) {
+/// Appends `... FROM <subtree> WHERE zone_id = <zone>`: every session below
+/// each of `owners` (at most `max_depth` levels down), as `sessions` rows
+/// plus the owner's id, `page_owner`. Below a root that is one range of the
+/// root index; below an inner session, the subtree walked down the parent
+/// index. Links of other organizations are walked through; `push_visible`
+/// filters the rows themselves. The caller writes the `SELECT` list and the
+/// `WITH` prefix comes first, so `select` is given the text that follows it.
+fn push_subtree(
+    sql: &mut Sql,
+    zone_id: &str,
+    owners: &[TreeOwner],
+    max_depth: Option<u32>,
+    select: &str,
+) {
     let (roots, walked): (Vec<&TreeOwner>, Vec<&TreeOwner>) =
         owners.iter().partition(|owner| owner.is_root);
-    sql.push("WITH RECURSIVE below(page_owner, member_id, levels) AS (SELECT parent_id, id, 1 FROM sessions WHERE zone_id = ")
-        .bind(zone_id.to_owned())
-        .push(" AND parent_id IN ")
-        .bind_list(walked.iter().map(|owner| owner.id.clone()))
-        .push(" UNION ALL SELECT below.page_owner, sessions.id, below.levels + 1 FROM below JOIN sessions ON sessions.zone_id = ")
-        .bind(zone_id.to_owned())
-        .push(" AND sessions.parent_id = below.member_id");
-    if let Some(max_depth) = max_depth {
-        sql.push(" WHERE below.levels < ").bind(max_depth as i32);
+    if !walked.is_empty() {
+        sql.push("WITH RECURSIVE below(page_owner, member_id, levels) AS (SELECT parent_id, id, 1 FROM sessions WHERE zone_id = ")
+            .bind(zone_id.to_owned())
+            .push(" AND parent_id IN ")
+            .bind_list(walked.iter().map(|owner| owner.id.clone()))
+            .push(" UNION ALL SELECT below.page_owner, sessions.id, below.levels + 1 FROM below JOIN sessions ON sessions.zone_id = ")
+            .bind(zone_id.to_owned())
+            .push(" AND sessions.parent_id = below.member_id");
+        if let Some(max_depth) = max_depth {
+            sql.push(" WHERE below.levels < ").bind(max_depth as i32);
+        }
+        sql.push(") ");
     }
-    sql.push("), members(page_owner, member_id) AS (SELECT page_owner, member_id FROM below UNION ALL SELECT root_id, id FROM sessions WHERE zone_id = ")
+    sql.push(select).push(" FROM (");
+    if !walked.is_empty() {
+        sql.push(
+            "SELECT sessions.*, below.page_owner FROM below JOIN sessions ON sessions.zone_id = ",
+        )
         .bind(zone_id.to_owned())
-        .push(" AND root_id IN ")
-        .bind_list(roots.iter().map(|owner| owner.id.clone()))
-        .push(" AND depth > 0");
-    if let Some(max_depth) = max_depth {
-        sql.push(" AND depth <= ").bind(max_depth as i32);
+        .push(" AND sessions.id = below.member_id");
     }
-    sql.push(") ");
+    if !walked.is_empty() && !roots.is_empty() {
+        sql.push(" UNION ALL ");
+    }
+    if !roots.is_empty() {
+        sql.push("SELECT sessions.*, root_id AS page_owner FROM sessions WHERE zone_id = ")
+            .bind(zone_id.to_owned())
+            .push(" AND root_id IN ")
+            .bind_list(roots.iter().map(|owner| owner.id.clone()))
+            .push(" AND depth > 0");
+        if let Some(max_depth) = max_depth {
+            sql.push(" AND depth <= ").bind(max_depth as i32);
+        }
+    }
+    sql.push(") subtree WHERE zone_id = ")
+        .bind(zone_id.to_owned());
 }
 
 /// The caller's organization and the list's criteria, on `sessions`.
@@ -95,14 +121,18 @@ pub fn descendant_page_statement(
     }
     let order = order_by(args.order, args.window.backward);
     let fetch = args.window.limit + 1;
-    push_members(&mut sql, zone_id, owners, max_depth);
     // As for `children`, the select list (claims cast to text) stays
     // outside the window, so only the page's rows are converted.
-    sql.push(&format!(
-        "SELECT {columns}, page_owner FROM (SELECT sessions.*, members.page_owner, ROW_NUMBER() OVER (PARTITION BY members.page_owner ORDER BY {order}) AS page_rank FROM members JOIN sessions ON sessions.zone_id = "
-    ))
-    .bind(zone_id.to_owned())
-    .push(" AND sessions.id = members.member_id");
+    sql.push(&format!("SELECT {columns}, page_owner FROM ("));
+    push_subtree(
+        &mut sql,
+        zone_id,
+        owners,
+        max_depth,
+        &format!(
+            "SELECT subtree.*, ROW_NUMBER() OVER (PARTITION BY page_owner ORDER BY {order}) AS page_rank"
+        ),
+    );
     push_visible(&mut sql, access, &args.criteria, now);
     if let Some(after) = &args.window.after {
         push_after(&mut sql, args.order, after);
@@ -126,12 +156,15 @@ pub fn descendant_count_statement(
     now: DateTime<Utc>,
 ) -> Statement {
     let mut sql = Sql::new(backend);
-    push_members(&mut sql, zone_id, owners, criteria.max_depth);
-    sql.push("SELECT members.page_owner AS owner, COUNT(*) AS total FROM members JOIN sessions ON sessions.zone_id = ")
-        .bind(zone_id.to_owned())
-        .push(" AND sessions.id = members.member_id");
+    push_subtree(
+        &mut sql,
+        zone_id,
+        owners,
+        criteria.max_depth,
+        "SELECT page_owner AS owner, COUNT(*) AS total",
+    );
     push_visible(&mut sql, access, criteria, now);
-    sql.push(" GROUP BY members.page_owner");
+    sql.push(" GROUP BY page_owner");
     sql.build()
 }
 
