@@ -29,7 +29,8 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{
-    EmptySubscription, Name, Response, Schema, ServerError, Value as ConstValue, Variables,
+    EmptySubscription, Name, Response, SDLExportOptions, Schema, ServerError, Value as ConstValue,
+    Variables,
 };
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
@@ -50,7 +51,11 @@ pub fn build_schema(db: Option<DatabaseConnection>, introspection: bool) -> Sess
     // No extensions: with none registered, async-graphql resolves each field
     // directly instead of through the extension chain (about 7% of the CPU
     // of a nested query). Error codes are assigned in `execute` instead.
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription);
+    // The engine's own nesting limit (32 by default) refused valid
+    // documents within the documented limits; the bracket screen before
+    // parsing already bounds nesting, so this one only backs it up.
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+        .limit_recursive_depth(screening::MAX_NESTING);
     if let Some(db) = db {
         builder = builder.data(db);
     }
@@ -62,7 +67,9 @@ pub fn build_schema(db: Option<DatabaseConnection>, introspection: bool) -> Sess
 
 /// The schema in SDL, as `sessiongraph schema` prints it.
 pub fn sdl() -> String {
-    build_schema(None, true).sdl()
+    // `@specifiedBy` included: introspection serves each custom scalar's
+    // specification URL, and the committed SDL must say the same.
+    build_schema(None, true).sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// Runs one request with its own loader, so batches never span requests;

@@ -37,6 +37,9 @@ on_both_databases!(
     a_nullable_field_that_fails_is_null_and_its_siblings_stay,
     introspection_lists_only_the_types_the_schema_uses,
     a_document_that_never_ran_has_no_data_entry,
+    directives_on_typename_stand_at_a_field_location,
+    introspection_answers_as_graphql_js_does,
+    nesting_within_the_documented_limits_is_accepted,
 );
 
 async fn fragments_on_the_session_union_apply_wherever_the_object_belongs_to_it(db: TestDb) {
@@ -291,4 +294,61 @@ async fn a_document_that_never_ran_has_no_data_entry(db: TestDb) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.get("data"), Some(&Value::Null), "{body}");
+}
+
+async fn directives_on_typename_stand_at_a_field_location(db: TestDb) {
+    let app = app(db).await;
+    assert_eq!(
+        app.query("{ __typename @include(if: true) }", json!({})).await,
+        json!({ "__typename": "Query" })
+    );
+    let data = app
+        .query(
+            r#"{ node(id: "ses_app01") { ...F } } fragment F on Session { __typename @skip(if: true) t: __typename }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data, json!({ "node": { "t": "ApplicationSession" } }));
+    // A directive that may not stand on a field is still refused there.
+    assert_eq!(
+        app.error_code("query Q @include(if: true) { __typename }", json!({}))
+            .await,
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}
+
+async fn introspection_answers_as_graphql_js_does(db: TestDb) {
+    let app = app(db).await;
+    let data = app
+        .query(
+            r#"{ __schema { description }
+                 node: __type(name: "Node") { interfaces { name } }
+                 union: __type(name: "Session") { interfaces { name } }
+                 date: __type(name: "DateTime") { specifiedByURL } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({
+            "__schema": { "description": null },
+            "node": { "interfaces": [] },
+            "union": { "interfaces": null },
+            "date": { "specifiedByURL": "https://datatracker.ietf.org/doc/html/rfc3339" }
+        })
+    );
+}
+
+async fn nesting_within_the_documented_limits_is_accepted(db: TestDb) {
+    let app = app(db).await;
+    // Fragments nest no field: 40 levels of them are depth 2.
+    let query = format!(
+        r#"{{ node(id: "ses_root01") {{ {} __typename {} }} }}"#,
+        "... { ".repeat(40),
+        "} ".repeat(40)
+    );
+    assert_eq!(
+        app.query(&query, json!({})).await,
+        json!({ "node": { "__typename": "UserSession" } })
+    );
 }

@@ -25,12 +25,11 @@ impl<'a> __Schema<'a> {
 /// points for query, mutation, and subscription operations.
 #[Object(internal, name = "__Schema")]
 impl<'a> __Schema<'a> {
-    /// description of __Schema for newer graphiql introspection schema
-    /// requirements
-    async fn description(&self) -> String {
-        String::from(
-            "A GraphQL Schema defines the capabilities of a GraphQL server. It exposes all available types and directives on the server, as well as the entry points for query, mutation, and subscription operations.",
-        )
+    /// The schema's own description. None is declared, so null, as
+    /// graphql-js answers for a schema built without one (upstream returned
+    /// the description of the `__Schema` type itself).
+    async fn description(&self) -> Option<String> {
+        None
     }
 
     /// A list of all types supported by this server.

@@ -140,8 +140,13 @@ impl<'a> __Type<'a> {
         }
     }
 
+    // A list for interfaces as well as objects (GraphQL spec, October 2021:
+    // interfaces may implement interfaces); upstream answered null for them.
     async fn interfaces(&self) -> Option<Vec<__Type<'a>>> {
-        if let TypeDetail::Named(registry::MetaType::Object { name, .. }) = &self.detail {
+        if let TypeDetail::Named(
+            registry::MetaType::Object { name, .. } | registry::MetaType::Interface { name, .. },
+        ) = &self.detail
+        {
             Some(
                 self.registry
                     .implements

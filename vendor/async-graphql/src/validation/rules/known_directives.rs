@@ -3,10 +3,14 @@ use crate::{
     model::__DirectiveLocation,
     parser::types::{
         Directive, Field, FragmentDefinition, FragmentSpread, InlineFragment, OperationDefinition,
-        OperationType,
+        OperationType, Selection,
     },
     validation::visitor::{Visitor, VisitorContext},
 };
+
+fn is_typename(selection: &Positioned<Selection>) -> bool {
+    matches!(&selection.node, Selection::Field(field) if field.node.name.node == "__typename")
+}
 
 #[derive(Default)]
 pub struct KnownDirectives {
@@ -82,6 +86,20 @@ impl<'a> Visitor<'a> for KnownDirectives {
                 vec![directive.pos],
                 format!("Unknown directive \"{}\"", directive.node.name.node),
             );
+        }
+    }
+
+    // `__typename` is not visited as a field (it has no schema field), but
+    // its directives are: they stand at a FIELD location too.
+    fn enter_selection(&mut self, _ctx: &mut VisitorContext<'a>, selection: &'a Positioned<Selection>) {
+        if is_typename(selection) {
+            self.location_stack.push(__DirectiveLocation::FIELD);
+        }
+    }
+
+    fn exit_selection(&mut self, _ctx: &mut VisitorContext<'a>, selection: &'a Positioned<Selection>) {
+        if is_typename(selection) {
+            self.location_stack.pop();
         }
     }
 
