@@ -224,6 +224,17 @@ pub fn push_before(sql: &mut Sql, order: Ordering, cursor: &Cursor) {
     }
 }
 
+/// Appends the conditions of the window's `after` and `before` cursors,
+/// for statements that page by numbering rows rather than by a keyset scan.
+pub fn push_cursor_bounds(sql: &mut Sql, order: Ordering, window: &Window) {
+    if let Some(after) = &window.after {
+        push_after(sql, order, after);
+    }
+    if let Some(before) = &window.before {
+        push_before(sql, order, before);
+    }
+}
+
 /// ` ORDER BY`-list for the order (reversed when fetching a `last` page):
 /// nulls last, then the key, then the id, both in the sort's direction.
 pub fn order_by(order: Ordering, reversed: bool) -> String {

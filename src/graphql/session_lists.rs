@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement};
 
-use super::pagination::{Ordering, Window, order_by, push_after, push_before, push_keyset_page};
+use super::pagination::{Ordering, Window, order_by, push_cursor_bounds, push_keyset_page};
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
 use crate::auth::Access;
@@ -193,12 +193,7 @@ pub fn page_statement(
     ));
     push_scope(&mut sql, access, zone_id, owner, owners);
     push_criteria(&mut sql, &args.criteria, owner, now);
-    if let Some(after) = &args.window.after {
-        push_after(&mut sql, args.order, after);
-    }
-    if let Some(before) = &args.window.before {
-        push_before(&mut sql, args.order, before);
-    }
+    push_cursor_bounds(&mut sql, args.order, &args.window);
     sql.push(&format!(
         ") ranked WHERE page_rank <= {fetch} ORDER BY {column}, page_rank"
     ));

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement};
 
-use super::pagination::{order_by, push_after, push_before, push_keyset_page};
+use super::pagination::{order_by, push_cursor_bounds, push_keyset_page};
 use super::session_lists::{Criteria, ListArgs, Owner, push_criteria};
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
@@ -134,12 +134,7 @@ pub fn descendant_page_statement(
         ),
     );
     push_visible(&mut sql, access, &args.criteria, now);
-    if let Some(after) = &args.window.after {
-        push_after(&mut sql, args.order, after);
-    }
-    if let Some(before) = &args.window.before {
-        push_before(&mut sql, args.order, before);
-    }
+    push_cursor_bounds(&mut sql, args.order, &args.window);
     sql.push(&format!(
         ") ranked WHERE page_rank <= {fetch} ORDER BY page_owner, page_rank"
     ));

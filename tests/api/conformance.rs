@@ -299,7 +299,8 @@ async fn a_document_that_never_ran_has_no_data_entry(db: TestDb) {
 async fn directives_on_typename_stand_at_a_field_location(db: TestDb) {
     let app = app(db).await;
     assert_eq!(
-        app.query("{ __typename @include(if: true) }", json!({})).await,
+        app.query("{ __typename @include(if: true) }", json!({}))
+            .await,
         json!({ "__typename": "Query" })
     );
     let data = app
