@@ -54,10 +54,12 @@ pub fn stats_statement(
     match grouping {
         Grouping::Nothing => {}
         Grouping::Application => {
-            sql.push(" AND application_id IS NOT NULL GROUP BY application_id");
+            push_visible_owner(&mut sql, access, zone_id, "application_id", "applications");
+            sql.push(" GROUP BY application_id");
         }
         Grouping::UserAgent => {
-            sql.push(" AND user_agent_id IS NOT NULL GROUP BY user_agent_id");
+            push_visible_owner(&mut sql, access, zone_id, "user_agent_id", "user_agents");
+            sql.push(" GROUP BY user_agent_id");
         }
         Grouping::EffectiveStatus | Grouping::SessionType => {
             sql.push(" GROUP BY 1");
@@ -70,4 +72,20 @@ pub fn stats_statement(
         sql.push(&format!(" LIMIT {limit}"));
     }
     sql.build()
+}
+
+/// Only groups the caller can read: a session without an organization is
+/// every organization's, and may name another organization's application
+/// or user agent, which must neither be listed nor take a place in the top.
+fn push_visible_owner(sql: &mut Sql, access: &Access, zone_id: &str, column: &str, table: &str) {
+    sql.push(&format!(" AND {column} IS NOT NULL"));
+    if let Some(organization_id) = access.organization_id() {
+        sql.push(&format!(
+            " AND {column} IN (SELECT id FROM {table} WHERE zone_id = "
+        ))
+        .bind(zone_id.to_owned())
+        .push(" AND organization_id = ")
+        .bind(organization_id.to_owned())
+        .push(")");
+    }
 }

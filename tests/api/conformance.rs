@@ -40,6 +40,8 @@ on_both_databases!(
     directives_on_typename_stand_at_a_field_location,
     introspection_answers_as_graphql_js_does,
     nesting_within_the_documented_limits_is_accepted,
+    a_mutation_selected_twice_runs_once,
+    thousands_of_repeats_of_one_field_validate,
 );
 
 async fn fragments_on_the_session_union_apply_wherever_the_object_belongs_to_it(db: TestDb) {
@@ -351,5 +353,36 @@ async fn nesting_within_the_documented_limits_is_accepted(db: TestDb) {
     assert_eq!(
         app.query(&query, json!({})).await,
         json!({ "node": { "__typename": "UserSession" } })
+    );
+}
+
+async fn a_mutation_selected_twice_runs_once(db: TestDb) {
+    let app = app(db).await;
+    // One response key is one field (CollectFields): the delete runs once,
+    // with both sub-selections, instead of twice with the second failing.
+    let body = answer(
+        &app,
+        r#"mutation { d: deleteSession(id: "ses_child01") { deletedCount }
+                      ... on Mutation { d: deleteSession(id: "ses_child01") { deletedSessionId } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({ "data": { "d": { "deletedCount": 1, "deletedSessionId": "ses_child01" } } })
+    );
+}
+
+async fn thousands_of_repeats_of_one_field_validate(db: TestDb) {
+    let app = app(db).await;
+    // 5,000 identical composite fields under one response name: compared
+    // once, not 12.5 million times.
+    let query = format!(
+        r#"{{ session(id: "ses_child01") {{ ... on UserSession {{ {} }} }} }}"#,
+        "user { id } ".repeat(5000)
+    );
+    assert_eq!(
+        app.query(&query, json!({})).await,
+        json!({ "session": { "user": { "id": "usr_81aa0e" } } })
     );
 }

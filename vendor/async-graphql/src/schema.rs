@@ -10,14 +10,17 @@ use futures_util::stream::{self, BoxStream, FuturesOrdered, StreamExt};
 
 use crate::{
     BatchRequest, BatchResponse, CacheControl, ContextBase, EmptyMutation, EmptySubscription,
-    Executor, InputType, ObjectType, OutputType, QueryEnv, Request, Response, ServerError,
+    Executor, InputType, Name, ObjectType, OutputType, QueryEnv, Request, Response, ServerError,
     ServerResult, SubscriptionType, Variables,
     context::{Data, QueryEnvInner},
     custom_directive::CustomDirectiveFactory,
     extensions::{ExtensionFactory, Extensions},
     parser::{
         Positioned, parse_query,
-        types::{Directive, DocumentOperations, OperationType, Selection, SelectionSet},
+        types::{
+            Directive, DocumentOperations, FragmentDefinition, OperationType, Selection,
+            SelectionSet,
+        },
     },
     registry::{Registry, SDLExportOptions},
     resolver_utils::{resolve_container, resolve_container_serial},
@@ -776,6 +779,81 @@ fn check_recursive_depth(doc: &ExecutableDocument, max_depth: usize) -> ServerRe
     Ok(())
 }
 
+/// The spec's CollectFields for a mutation's root: fragments flattened and
+/// the selections of one response key merged into one field, so that each
+/// root mutation field runs once. The executor otherwise runs every copy of
+/// a response key and merges the answers afterwards, which for a mutation
+/// would run its side effect twice (`d: deleteSession(id: "x") { deletedCount }
+/// d: deleteSession(id: "x") { deletedSessionId }`). Every fragment at the
+/// root is on the mutation type, so all of them apply.
+fn merge_mutation_root(
+    selection_set: &mut SelectionSet,
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+) {
+    fn collect(
+        items: &[Positioned<Selection>],
+        fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+        merged: &mut Vec<Positioned<Selection>>,
+        by_key: &mut HashMap<Name, usize>,
+        spread: &mut HashSet<Name>,
+    ) {
+        for item in items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let key = field.node.response_key().node.clone();
+                    match by_key.get(&key) {
+                        Some(&at) => {
+                            if let Selection::Field(first) = &mut merged[at].node {
+                                first
+                                    .node
+                                    .selection_set
+                                    .node
+                                    .items
+                                    .extend(field.node.selection_set.node.items.iter().cloned());
+                            }
+                        }
+                        None => {
+                            by_key.insert(key, merged.len());
+                            merged.push(item.clone());
+                        }
+                    }
+                }
+                Selection::InlineFragment(fragment) => collect(
+                    &fragment.node.selection_set.node.items,
+                    fragments,
+                    merged,
+                    by_key,
+                    spread,
+                ),
+                Selection::FragmentSpread(fragment_spread) => {
+                    let name = &fragment_spread.node.fragment_name.node;
+                    if spread.insert(name.clone())
+                        && let Some(fragment) = fragments.get(name)
+                    {
+                        collect(
+                            &fragment.node.selection_set.node.items,
+                            fragments,
+                            merged,
+                            by_key,
+                            spread,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    let mut merged = Vec::with_capacity(selection_set.items.len());
+    collect(
+        &selection_set.items,
+        fragments,
+        &mut merged,
+        &mut HashMap::new(),
+        &mut HashSet::new(),
+    );
+    selection_set.items = merged;
+}
+
 fn remove_skipped_selection(selection_set: &mut SelectionSet, variables: &Variables) {
     fn is_skipped(directives: &[Positioned<Directive>], variables: &Variables) -> bool {
         for directive in directives {
@@ -910,6 +988,9 @@ pub(crate) async fn prepare_request(
         remove_skipped_selection(&mut fragment.node.selection_set.node, &request.variables);
     }
     remove_skipped_selection(&mut operation.node.selection_set.node, &request.variables);
+    if operation.node.ty == OperationType::Mutation {
+        merge_mutation_root(&mut operation.node.selection_set.node, &document.fragments);
+    }
 
     let env = QueryEnvInner {
         extensions,

@@ -18,13 +18,23 @@ use indexmap::IndexMap;
 
 use crate::{
     Pos, Positioned,
-    parser::types::{Field, Selection, SelectionSet},
+    parser::types::{Directive, Field, Selection, SelectionSet},
     registry::{MetaType, MetaTypeName, Registry},
     validation::visitor::{Visitor, VisitorContext},
 };
 
+/// Past this many field comparisons the document is refused rather than
+/// validated further: distinct but mergeable repeats of composite fields
+/// still compare pairwise, and validation cannot be interrupted.
+const MAX_COMPARISONS: usize = 100_000;
+
 #[derive(Default)]
 pub struct OverlappingFieldsCanBeMerged {
+    /// Field comparisons made so far for this document.
+    comparisons: usize,
+    /// Whether the budget ran out, and whether that was reported.
+    exhausted: bool,
+    reported_exhausted: bool,
     /// Pairs of fields already compared, keyed by their AST addresses and
     /// whether their parents were mutually exclusive. Every nested selection
     /// set is visited on its own as well, so without this the sub-selections
@@ -75,6 +85,15 @@ impl<'a> Visitor<'a> for OverlappingFieldsCanBeMerged {
         for (locations, message) in conflicts {
             ctx.report_error(locations, message);
         }
+        if self.exhausted && !self.reported_exhausted {
+            self.reported_exhausted = true;
+            ctx.report_error(
+                vec![selection_set.pos],
+                format!(
+                    "The document repeats fields in more forms than can be checked for merging ({MAX_COMPARISONS} comparisons); select each field once with all it needs."
+                ),
+            );
+        }
     }
 }
 
@@ -97,6 +116,15 @@ impl OverlappingFieldsCanBeMerged {
         );
         if let Some(known) = self.compared.get(&key) {
             return known.clone();
+        }
+        if self.exhausted {
+            return None;
+        }
+        self.comparisons += 1;
+        if self.comparisons > MAX_COMPARISONS {
+            // Treated as no conflict; the caller refuses the document.
+            self.exhausted = true;
+            return None;
         }
         // Recursion through the same pair (only possible through fragment
         // cycles, which another rule reports) ends here.
@@ -242,28 +270,68 @@ fn collect_fields<'a>(
     }
 }
 
-/// The fields of one response name with exact repeats folded: leaf fields
-/// with the same parent, name and arguments compare alike against any other
-/// field, so a document repeating `id` ten thousand times costs one
+/// The fields of one response name with exact repeats folded: two fields
+/// with the same parent and the same text (name, arguments, directives and
+/// sub-selection, positions aside) compare alike against any other field,
+/// so a document repeating one field ten thousand times costs one
 /// comparison per distinct form instead of fifty million.
 fn distinct<'a>(group: &[CollectedField<'a>]) -> Vec<CollectedField<'a>> {
     let mut kept: Vec<CollectedField<'a>> = Vec::with_capacity(group.len());
     for candidate in group {
         let repeat = kept.iter().any(|seen| {
-            let (seen_field, field) = (&seen.field.node, &candidate.field.node);
             std::ptr::eq(seen.field, candidate.field)
-                || (seen_field.selection_set.node.items.is_empty()
-                    && field.selection_set.node.items.is_empty()
-                    && seen.parent_type.map(MetaType::name)
-                        == candidate.parent_type.map(MetaType::name)
-                    && seen_field.name.node == field.name.node
-                    && same_arguments(seen_field, field))
+                || (seen.parent_type.map(MetaType::name) == candidate.parent_type.map(MetaType::name)
+                    && same_field(&seen.field.node, &candidate.field.node))
         });
         if !repeat {
             kept.push(*candidate);
         }
     }
     kept
+}
+
+fn same_field(a: &Field, b: &Field) -> bool {
+    a.alias.as_ref().map(|alias| &alias.node) == b.alias.as_ref().map(|alias| &alias.node)
+        && a.name.node == b.name.node
+        && same_arguments(a, b)
+        && same_directives(&a.directives, &b.directives)
+        && same_selections(&a.selection_set.node, &b.selection_set.node)
+}
+
+fn same_directives(a: &[Positioned<Directive>], b: &[Positioned<Directive>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            a.node.name.node == b.node.name.node
+                && a.node.arguments.len() == b.node.arguments.len()
+                && a.node
+                    .arguments
+                    .iter()
+                    .zip(&b.node.arguments)
+                    .all(|((name_a, value_a), (name_b, value_b))| {
+                        name_a.node == name_b.node && value_a == value_b
+                    })
+        })
+}
+
+fn same_selections(a: &SelectionSet, b: &SelectionSet) -> bool {
+    a.items.len() == b.items.len()
+        && a.items
+            .iter()
+            .zip(&b.items)
+            .all(|(a, b)| match (&a.node, &b.node) {
+                (Selection::Field(a), Selection::Field(b)) => same_field(&a.node, &b.node),
+                (Selection::FragmentSpread(a), Selection::FragmentSpread(b)) => {
+                    a.node.fragment_name.node == b.node.fragment_name.node
+                        && same_directives(&a.node.directives, &b.node.directives)
+                }
+                (Selection::InlineFragment(a), Selection::InlineFragment(b)) => {
+                    a.node.type_condition.as_ref().map(|c| &c.node.on.node)
+                        == b.node.type_condition.as_ref().map(|c| &c.node.on.node)
+                        && same_directives(&a.node.directives, &b.node.directives)
+                        && same_selections(&a.node.selection_set.node, &b.node.selection_set.node)
+                }
+                _ => false,
+            })
 }
 
 fn same_arguments(a: &Field, b: &Field) -> bool {
