@@ -11,14 +11,14 @@ use sea_orm::DatabaseConnection;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use crate::admission::RequestLimits;
+use crate::admission::limits::Limits;
+use crate::admission::rate_limit::RateLimitSettings;
 use crate::auth::{self, AuthSettings, Claims, KeySource};
-use crate::db;
-use crate::graphql::limits::Limits;
-use crate::http::RequestLimits;
 use crate::import::{self, ImportFailure};
-use crate::rate_limit::RateLimitSettings;
 use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
+use crate::store::db;
 
 #[derive(Debug, Parser)]
 #[command(

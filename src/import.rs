@@ -10,8 +10,18 @@ use sea_orm::DatabaseConnection;
 
 use crate::dataset::check::check;
 use crate::dataset::parse::parse_document;
-use crate::dataset::write::{Written, write};
 use crate::dataset::{Dataset, ImportErrors};
+use crate::store;
+use crate::store::import::DatasetRows;
+
+/// Counts of what an import stored.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub applications: usize,
+    pub users: usize,
+    pub user_agents: usize,
+    pub sessions: usize,
+}
 
 /// Why an import wrote nothing.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +97,30 @@ pub async fn store(
     spinner.finish_and_clear();
     tracing::debug!(elapsed = ?started.elapsed(), "checked the dataset against the database");
     let bar = progress_bar(dataset.record_count() as u64);
-    let written = write(db, dataset, &plan, &bar)
+    let rows = DatasetRows {
+        applications: dataset.applications.iter().map(|a| a.to_model()).collect(),
+        users: dataset.users.iter().map(|u| u.to_model()),
+        user_agents: dataset.user_agents.iter().map(|u| u.to_model()).collect(),
+        sessions: plan
+            .sessions
+            .iter()
+            .map(|(index, root_id, depth)| dataset.sessions[*index].to_model(root_id, *depth)),
+        moved: &plan.moved,
+    };
+    store::import::write(db, rows, &bar)
         .await
         .context("writing the dataset (nothing was written)")?;
+    let written = Written {
+        applications: dataset.applications.len(),
+        users: dataset.users.len(),
+        user_agents: dataset.user_agents.len(),
+        sessions: plan.sessions.len(),
+    };
     bar.finish_and_clear();
     // The data is committed by now, so a failure here must not read as a
     // failed import; the planner only runs on older statistics until
     // autovacuum refreshes them.
-    if let Err(error) = crate::db::refresh_statistics(db).await {
+    if let Err(error) = store::db::refresh_statistics(db).await {
         tracing::warn!(%error, "could not refresh planner statistics after the import");
     }
     Ok(ImportSummary {

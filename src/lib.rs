@@ -1,22 +1,25 @@
 //! sessiongraph: a GraphQL gateway over an identity platform's session data.
 //!
-//! The layout follows the request path: [`server`] is the HTTP edge, [`db`]
-//! and [`entities`] the database, [`dataset`] the import format shared by
-//! [`import`] and [`seed`].
+//! The layout follows the request path (ARCHITECTURE.md): [`server`] and
+//! [`http`] are the HTTP edge, [`admission`] what every request passes,
+//! [`gateway`] runs it, [`graphql`] is the schema and its dataloaders,
+//! [`store`] every SQL statement, over the tables of [`entities`];
+//! [`dataset`] is the import format shared by [`import`] and [`seed`].
 
+pub mod admission;
 pub mod auth;
 pub mod cli;
+pub mod codes;
 pub mod dataset;
-pub mod db;
 pub mod entities;
+pub mod gateway;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod metrics;
-pub mod persisted_queries;
-pub mod rate_limit;
 pub mod seed;
 pub mod server;
+pub mod store;
 pub mod telemetry;
 pub mod timestamp;

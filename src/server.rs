@@ -12,18 +12,18 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
+use crate::admission::rate_limit::RateLimitSettings;
+use crate::admission::{Admission, AdmissionSettings, RequestLimits};
 use crate::auth::{AuthSettings, Authenticator};
-use crate::db;
-use crate::graphql::documents::ParsedDocuments;
-use crate::graphql::{SessionGraphSchema, build_schema};
-use crate::http::{self, RequestLimits};
+use crate::gateway::Gateway;
+use crate::graphql::build_schema;
+use crate::http;
 use crate::import;
 use crate::metrics::Metrics;
-use crate::persisted_queries::PersistedQueries;
-use crate::rate_limit::{CostRateLimiter, RateLimitSettings};
 use crate::seed::{self, SeedOptions};
+use crate::store::db::{self, DatabaseState, Preparing};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -67,62 +67,6 @@ impl ServerConfig {
             limits: RequestLimits::default(),
             introspection: true,
             rate_limit: None,
-        }
-    }
-}
-
-/// What every request handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub schema: SessionGraphSchema,
-    pub metrics: Arc<Metrics>,
-    /// Permits to execute a GraphQL request; bounds the memory and database
-    /// connections that requests in flight hold.
-    pub execution_slots: Arc<Semaphore>,
-    pub persisted_queries: Arc<PersistedQueries>,
-    pub parsed_documents: Arc<ParsedDocuments>,
-    /// `None` in open mode.
-    pub authenticator: Option<Arc<Authenticator>>,
-    pub limits: RequestLimits,
-    /// `__schema`/`__type` are answered (see `--disable-introspection`).
-    pub introspection: bool,
-    pub rate_limiter: Option<Arc<CostRateLimiter>>,
-    /// Until the database is migrated, GraphQL requests get
-    /// SERVICE_UNAVAILABLE and `/readyz` 503.
-    pub database: DatabaseState,
-}
-
-/// Where preparing the database (migrations, demo data) stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Preparing {
-    /// Migrating, or waiting for the database to answer.
-    Pending,
-    Ready,
-    /// Failed in a way retrying cannot fix; the server stops.
-    Failed(String),
-}
-
-/// A view of [`Preparing`] that request handlers and tests share.
-#[derive(Debug, Clone)]
-pub struct DatabaseState(watch::Receiver<Preparing>);
-
-impl DatabaseState {
-    pub fn is_ready(&self) -> bool {
-        *self.0.borrow() == Preparing::Ready
-    }
-
-    /// Waits until the database is ready, or the reason it never will be.
-    pub async fn ready(&self) -> Result<(), String> {
-        let mut watch = self.0.clone();
-        let outcome = watch
-            .wait_for(|state| *state != Preparing::Pending)
-            .await
-            .map_err(|_| "the server stopped preparing the database".to_owned())?
-            .clone();
-        match outcome {
-            Preparing::Failed(reason) => Err(reason),
-            _ => Ok(()),
         }
     }
 }
@@ -190,8 +134,7 @@ impl Application {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let schema = build_schema(Some(db.clone()), config.introspection);
-        let (preparing, watch) = watch::channel(Preparing::Pending);
-        let database = DatabaseState(watch);
+        let (preparing, database) = DatabaseState::channel();
         if config.load_demo_data {
             // Only the embedded default loads demo data: a local file that
             // cannot be "down", so it is prepared before serving.
@@ -203,19 +146,22 @@ impl Application {
         }
         Ok(Application {
             listener,
-            router: router(AppState {
+            router: router(Arc::new(Gateway {
                 db,
                 schema,
+                admission: Admission::new(
+                    AdmissionSettings {
+                        limits: config.limits,
+                        introspection: config.introspection,
+                        rate_limit: config.rate_limit,
+                        max_concurrent_requests: config.max_concurrent_requests,
+                        authenticator,
+                    },
+                    database.clone(),
+                ),
                 metrics: metrics.clone(),
-                execution_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
-                persisted_queries: Arc::default(),
-                parsed_documents: Arc::default(),
-                authenticator,
-                limits: config.limits,
-                introspection: config.introspection,
-                rate_limiter: config.rate_limit.map(CostRateLimiter::new),
                 database: database.clone(),
-            }),
+            })),
             metrics,
             shutdown_timeout: config.shutdown_timeout,
             database,
@@ -323,8 +269,9 @@ async fn load_demo_data(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn router(state: AppState) -> Router {
-    let body_limit = axum::extract::DefaultBodyLimit::max(state.limits.max_body_bytes);
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let body_limit =
+        axum::extract::DefaultBodyLimit::max(gateway.admission.limits().max_body_bytes);
     Router::new()
         .route(
             "/graphql",
@@ -342,7 +289,7 @@ pub fn router(state: AppState) -> Router {
             http::panic_response,
         ))
         .layer(compression())
-        .with_state(state)
+        .with_state(gateway)
 }
 
 /// Gzip or Brotli, only for clients that send `Accept-Encoding` for it:
@@ -361,24 +308,24 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        gateway.metrics.render(),
     )
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if !state.database.is_ready() {
+async fn readyz(State(gateway): State<Arc<Gateway>>) -> (StatusCode, &'static str) {
+    if !gateway.database.is_ready() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "database not migrated yet (unreachable or migrating)",
         );
     }
-    match db::ping(&state.db).await {
+    match db::ping(&gateway.db).await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(error) => {
             tracing::warn!(%error, "readiness check: database does not answer");

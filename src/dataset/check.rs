@@ -4,16 +4,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use super::error::{ImportError, ImportErrors};
 use super::records::Dataset;
 use crate::entities::enums::SessionType;
 use crate::entities::{application, session, user, user_agent};
-
-/// Ids per `IN (...)` list: well inside both databases' parameter limits.
-const LOOKUP_CHUNK: usize = 1_000;
+use crate::store::import::{
+    LOOKUP_CHUNK, applications_holding, has_rows, stored_sessions, stored_zones,
+    user_agents_holding,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -291,102 +291,69 @@ async fn load_stored(
         root_id: None,
         depth: 0,
     };
-    if table_has_rows::<application::Entity>(db, application::Column::Id).await? {
+    if has_rows::<application::Entity>(db, application::Column::Id).await? {
         for chunk in ids.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<(String, String)> = application::Entity::find()
-                .select_only()
-                .columns([application::Column::Id, application::Column::ZoneId])
-                .filter(application::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+            let rows = stored_zones::<application::Entity>(
+                db,
+                application::Column::Id,
+                application::Column::ZoneId,
+                chunk,
+            )
+            .await?;
             stored.extend(
                 rows.into_iter()
                     .map(|(id, zone)| (id, plain(Kind::Application, zone))),
             );
         }
     }
-    if table_has_rows::<user::Entity>(db, user::Column::Id).await? {
+    if has_rows::<user::Entity>(db, user::Column::Id).await? {
         for chunk in ids.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<(String, String)> = user::Entity::find()
-                .select_only()
-                .columns([user::Column::Id, user::Column::ZoneId])
-                .filter(user::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+            let rows =
+                stored_zones::<user::Entity>(db, user::Column::Id, user::Column::ZoneId, chunk)
+                    .await?;
             stored.extend(
                 rows.into_iter()
                     .map(|(id, zone)| (id, plain(Kind::User, zone))),
             );
         }
     }
-    if table_has_rows::<user_agent::Entity>(db, user_agent::Column::Id).await? {
+    if has_rows::<user_agent::Entity>(db, user_agent::Column::Id).await? {
         for chunk in ids.chunks(LOOKUP_CHUNK) {
-            let rows: Vec<(String, String)> = user_agent::Entity::find()
-                .select_only()
-                .columns([user_agent::Column::Id, user_agent::Column::ZoneId])
-                .filter(user_agent::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+            let rows = stored_zones::<user_agent::Entity>(
+                db,
+                user_agent::Column::Id,
+                user_agent::Column::ZoneId,
+                chunk,
+            )
+            .await?;
             stored.extend(
                 rows.into_iter()
                     .map(|(id, zone)| (id, plain(Kind::UserAgent, zone))),
             );
         }
     }
-    if table_has_rows::<session::Entity>(db, session::Column::Id).await? {
+    if has_rows::<session::Entity>(db, session::Column::Id).await? {
         for chunk in ids.chunks(LOOKUP_CHUNK) {
-            load_sessions(db, chunk.iter().copied(), &mut stored).await?;
+            load_sessions(db, chunk, &mut stored).await?;
         }
     }
     Ok(stored)
 }
 
-async fn table_has_rows<E: EntityTrait>(
+async fn load_sessions(
     db: &impl ConnectionTrait,
-    column: E::Column,
-) -> Result<bool, DbErr> {
-    let any: Option<String> = E::find()
-        .select_only()
-        .column(column)
-        .limit(1)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(any.is_some())
-}
-
-async fn load_sessions<'a>(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = &'a str>,
+    ids: &[&str],
     stored: &mut HashMap<String, Stored>,
 ) -> Result<(), DbErr> {
-    let rows: Vec<(String, String, SessionType, Option<String>, String, i32)> =
-        session::Entity::find()
-            .select_only()
-            .columns([
-                session::Column::Id,
-                session::Column::ZoneId,
-                session::Column::SessionType,
-                session::Column::ParentId,
-                session::Column::RootId,
-                session::Column::Depth,
-            ])
-            .filter(session::Column::Id.is_in(ids))
-            .into_tuple()
-            .all(db)
-            .await?;
-    for (id, zone_id, session_type, parent_id, root_id, depth) in rows {
+    for session in stored_sessions(db, ids).await? {
         stored.insert(
-            id,
+            session.id,
             Stored {
-                kind: Kind::of_session(session_type),
-                zone_id,
-                parent_id,
-                root_id: Some(root_id),
-                depth,
+                kind: Kind::of_session(session.session_type),
+                zone_id: session.zone_id,
+                parent_id: session.parent_id,
+                root_id: Some(session.root_id),
+                depth: session.depth,
             },
         );
     }
@@ -415,7 +382,8 @@ async fn load_stored_ancestors(
         }
         let before = stored.len();
         for chunk in missing.chunks(LOOKUP_CHUNK) {
-            load_sessions(db, chunk.iter().map(String::as_str), stored).await?;
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            load_sessions(db, &chunk, stored).await?;
         }
         if stored.len() == before {
             return Ok(()); // dangling stored parents cannot exist (foreign key); stop regardless
@@ -499,36 +467,14 @@ async fn check_unique_per_zone(
         };
         let mut taken: HashMap<(&'static str, &'static str, String), String> = HashMap::new();
         for chunk in values_of("applications").chunks(LOOKUP_CHUNK) {
-            let rows: Vec<(String, String, String)> = application::Entity::find()
-                .select_only()
-                .columns([
-                    application::Column::Id,
-                    application::Column::Identifier,
-                    application::Column::Slug,
-                ])
-                .filter(application::Column::ZoneId.eq(zone))
-                .filter(
-                    application::Column::Identifier
-                        .is_in(chunk.iter().copied())
-                        .or(application::Column::Slug.is_in(chunk.iter().copied())),
-                )
-                .into_tuple()
-                .all(db)
-                .await?;
+            let rows = applications_holding(db, zone, chunk).await?;
             for (id, identifier, slug) in rows {
                 taken.insert(("applications", "identifier", identifier), id.clone());
                 taken.insert(("applications", "slug", slug), id);
             }
         }
         for chunk in values_of("user_agents").chunks(LOOKUP_CHUNK) {
-            let rows: Vec<(String, String)> = user_agent::Entity::find()
-                .select_only()
-                .columns([user_agent::Column::Id, user_agent::Column::Slug])
-                .filter(user_agent::Column::ZoneId.eq(zone))
-                .filter(user_agent::Column::Slug.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+            let rows = user_agents_holding(db, zone, chunk).await?;
             for (id, slug) in rows {
                 taken.insert(("user_agents", "slug", slug), id);
             }

@@ -4,13 +4,13 @@
 //! `import` and `seed` share one path: [`parse`] turns a JSON document into a
 //! [`Dataset`] (field-level rules), [`check`] applies the rules that need the
 //! whole document and the database (references, uniqueness, cycles) and plans
-//! each session's depth and root, and [`write`] stores it in one transaction.
+//! each session's depth and root; `crate::store::import` stores it in one
+//! transaction.
 
 pub mod check;
 pub mod error;
 pub mod parse;
 pub mod records;
-pub mod write;
 
 pub use error::{ImportError, ImportErrors};
 pub use records::{

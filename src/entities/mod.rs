@@ -1,7 +1,6 @@
 //! SeaORM entities: one module per table, mirroring `migrations/`.
 
 pub mod application;
-pub mod by_position;
 pub mod enums;
 pub mod session;
 pub mod user;

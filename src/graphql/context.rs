@@ -6,13 +6,17 @@ use async_graphql::Context;
 use chrono::{DateTime, Utc};
 
 use super::errors::{ApiError, RequestId};
-use super::loader::Loaders;
+use super::loaders::DataLoaders;
 use crate::auth::Access;
+use crate::store::Reader;
 
-/// Per-request state: a fresh loader (so batches and caches never span
-/// requests), the request id for errors and logs, and the request's "now".
+/// Per-request state: fresh dataloaders (so batches and caches never span
+/// requests) and the reads of the root fields, the request id for errors
+/// and logs, and the request's "now".
 pub struct RequestState {
-    pub loader: Loaders,
+    pub loaders: DataLoaders,
+    /// The reads that are not batched: root lookups, lists and counts.
+    pub reader: Arc<Reader>,
     pub request_id: RequestId,
     pub now: DateTime<Utc>,
     /// Who is asking: every statement is limited to these zones.

@@ -2,9 +2,9 @@
 
 use async_graphql::Enum;
 
-use super::pagination::OrderKey;
-use super::session_lists::EffectiveStatus;
 use crate::entities::enums::{OwnerType, SessionType as StoredSessionType};
+use crate::store::keyset::OrderKey;
+use crate::store::status::EffectiveStatus;
 
 /// The effective status of a session.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Error codes of SPEC §2, and the one place internal causes are logged
+//! What resolvers fail with, and the one place internal causes are logged
 //! and masked.
 
 use async_graphql::{ErrorExtensions, ServerError};
@@ -6,37 +6,8 @@ use std::sync::Arc;
 
 use sea_orm::DbErr;
 
-/// The public error codes (`extensions.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    GraphqlParseFailed,
-    GraphqlValidationFailed,
-    BadUserInput,
-    NotFound,
-    Unauthenticated,
-    Forbidden,
-    QueryTooComplex,
-    PersistedQueryNotFound,
-    ServiceUnavailable,
-    InternalServerError,
-}
-
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            Code::BadUserInput => "BAD_USER_INPUT",
-            Code::NotFound => "NOT_FOUND",
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::Forbidden => "FORBIDDEN",
-            Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
-            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
-            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
-        }
-    }
-}
+use crate::codes::Code;
+use crate::store::writes::WriteError;
 
 /// What a resolver can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +27,16 @@ pub enum ApiError {
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
         ApiError::Database(Arc::new(error))
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            WriteError::Forbidden(message) => ApiError::Forbidden(message.to_owned()),
+            WriteError::Database(error) => ApiError::from(error),
+        }
     }
 }
 
@@ -82,7 +63,7 @@ impl ApiError {
             ApiError::NotFound(message) => (Code::NotFound, message.clone()),
             ApiError::Forbidden(message) => (Code::Forbidden, message.clone()),
             ApiError::Database(error) => {
-                let unavailable = crate::db::is_unavailable(error);
+                let unavailable = crate::store::db::is_unavailable(error);
                 tracing::error!(request_id = %request_id.0, %error, "database error");
                 if unavailable {
                     (

@@ -1,47 +1,45 @@
 //! The GraphQL schema of SPEC §1, as a library: built once per process,
 //! executed per request with a fresh [`RequestState`].
 
-pub mod batching;
-pub mod connection;
+pub mod application;
+pub mod application_session;
+pub mod arguments;
 pub mod context;
-pub mod documents;
+pub mod dataloader;
 pub mod enums;
 pub mod errors;
-pub mod limits;
-pub mod loader;
+pub mod loaders;
 pub mod mutation;
+pub mod objects;
 pub mod pagination;
 pub mod projection;
 pub mod query;
 pub mod scalars;
-pub mod screening;
-pub mod session_lists;
-pub mod session_row;
+pub mod session_connection;
+pub mod session_fields;
 pub mod session_stats;
-pub mod session_trees;
-pub mod sql;
-pub mod stats;
-pub mod tenancy;
-pub mod types;
+pub mod user;
+pub mod user_agent;
+pub mod user_session;
+pub mod zone_connections;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
-use async_graphql::{
-    EmptySubscription, Name, Response, SDLExportOptions, Schema, ServerError, Value as ConstValue,
-    Variables,
-};
+use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, ServerError};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{Access, READ_SCOPE, WRITE_SCOPE};
-use batching::{IdleSignal, UntilIdle};
-pub use context::RequestState;
-use errors::{Code, RequestId};
-use loader::{Loader, Loaders};
+use crate::admission::screening;
+use crate::auth::Access;
+use crate::codes::Code;
+use crate::store::Reader;
+use context::RequestState;
+use dataloader::{IdleSignal, UntilIdle};
+use errors::RequestId;
+use loaders::DataLoaders;
 use mutation::Mutation;
-use projection::Projection;
+use projection::projection_of;
 use query::Query;
 
 pub type SessionGraphSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -72,8 +70,8 @@ pub fn sdl() -> String {
     build_schema(None, true).sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
-/// Runs one request with its own loader, so batches never span requests;
-/// see [`batching`] for when they load.
+/// Runs one admitted request with its own dataloaders, so batches never
+/// span requests; see [`dataloader`] for when they load.
 pub async fn execute(
     schema: &SessionGraphSchema,
     db: DatabaseConnection,
@@ -81,40 +79,22 @@ pub async fn execute(
     request_id: RequestId,
     access: Arc<Access>,
 ) -> Response {
-    // Parsed here, and kept in the request for the engine, so that a parse
-    // failure can be told apart from the validation failures that follow.
-    let operation_name = request.operation_name.clone();
-    // Taken out while the parsed document borrows the request.
-    let mut variables = std::mem::take(&mut request.variables);
+    // Parsed at admission and kept in the request for the engine; a parse
+    // failure is reported here, apart from the validation failures that
+    // follow.
     let document = match request.parsed_query() {
         Ok(document) => document,
         Err(error) => {
             return Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)]);
         }
     };
-    let defaults = omitted_variable_defaults(document, operation_name.as_deref(), &variables);
-    let required_scope = match operation_type(document, operation_name.as_deref()) {
-        Some(OperationType::Mutation) if !access.may_write() => Some(WRITE_SCOPE),
-        Some(OperationType::Query) if !access.may_read() => Some(READ_SCOPE),
-        _ => None,
-    };
-    if let Some(scope) = required_scope {
-        let error = ServerError::new(format!("the token's scope lacks `{scope}`"), None);
-        return Response::from_errors(vec![with_code(error, Code::Forbidden)]);
-    }
-    let projection = Projection::of(document);
-    variables.extend(defaults);
-    request.variables = variables;
+    let projection = projection_of(document);
     let idle = IdleSignal::default();
     let now = Utc::now();
-    let loader = Loader {
-        db,
-        now,
-        access: access.clone(),
-        projection,
-    };
+    let reader = Arc::new(Reader::new(db, access.clone(), now, projection));
     let state = RequestState {
-        loader: Loaders::new(loader, &idle),
+        loaders: DataLoaders::new(&reader, &idle),
+        reader,
         request_id,
         now,
         access,
@@ -143,59 +123,6 @@ pub async fn execute(
         })
         .collect();
     response
-}
-
-/// The type of the operation a request would run; `None` when the document
-/// does not say which (validation reports that).
-pub fn operation_type(
-    document: &ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<OperationType> {
-    selected_operation(document, operation_name).map(|operation| operation.ty)
-}
-
-/// The operation a request runs; `None` when the document does not say which.
-fn selected_operation<'a>(
-    document: &'a ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    let mut selected =
-        document
-            .operations
-            .iter()
-            .filter(|(name, _)| match (operation_name, name) {
-                (Some(wanted), Some(name)) => wanted == name.as_str(),
-                (None, _) => true,
-                (Some(_), None) => false,
-            });
-    let (_, operation) = selected.next()?;
-    if selected.next().is_some() {
-        return None;
-    }
-    Some(&operation.node)
-}
-
-/// The default values of the variables the request left out (the spec's
-/// CoerceVariableValues). The engine applies defaults in field arguments
-/// but evaluates `@skip`/`@include` against the request's variables alone,
-/// so an omitted `$v: Boolean = true` read as false there.
-fn omitted_variable_defaults(
-    document: &ExecutableDocument,
-    operation_name: Option<&str>,
-    variables: &Variables,
-) -> Vec<(Name, ConstValue)> {
-    let Some(operation) = selected_operation(document, operation_name) else {
-        return Vec::new();
-    };
-    operation
-        .variable_definitions
-        .iter()
-        .filter(|definition| !variables.contains_key(&definition.node.name.node))
-        .filter_map(|definition| {
-            let default = definition.node.default_value.as_ref()?;
-            Some((definition.node.name.node.clone(), default.node.clone()))
-        })
-        .collect()
 }
 
 fn with_code(mut error: ServerError, code: Code) -> ServerError {

@@ -1,199 +1,26 @@
-//! Which columns a request's batched statements select. A column that only
-//! feeds fields the document never asks for is selected as `NULL` in its
-//! place, so rows keep their positions for [`ByPosition`] and the database
-//! neither reads nor sends it. (A nested query that asks for `user { email }`
-//! and `application { name }` otherwise decodes every user's and
-//! application's columns, the applications' JSON included.)
+//! Which columns a document's fields read (see `store::Projection`).
 //!
 //! The decision is by field name over the whole document, every operation
 //! and fragment included, whatever type the field is on: asking for
 //! `createdAt` anywhere loads `created_at` in every table. That errs only
 //! towards loading too much, and needs no knowledge of which type a
 //! selection lands on.
-//!
-//! [`ByPosition`]: crate::entities::by_position::ByPosition
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use rustc_hash::FxHashSet;
 
-/// A column, in model order, and the fields that read it. Columns read by
-/// no field listed here are always selected: keys, and what resolvers,
-/// cursors and page grouping use behind the scenes.
-struct Column {
-    name: &'static str,
-    /// The select expression when it is not the bare column.
-    expression: Option<&'static str>,
-    read_by: &'static [&'static str],
-}
+use crate::store::Projection;
 
-const fn always(name: &'static str) -> Column {
-    Column {
-        name,
-        expression: None,
-        read_by: &[],
+/// The columns the fields named anywhere in `document` read.
+pub fn projection_of(document: &ExecutableDocument) -> Projection {
+    let mut names = FxHashSet::default();
+    for (_, operation) in document.operations.iter() {
+        collect_field_names(&operation.node.selection_set.node, &mut names);
     }
-}
-
-const fn read_by(name: &'static str, fields: &'static [&'static str]) -> Column {
-    Column {
-        name,
-        expression: None,
-        read_by: fields,
+    for fragment in document.fragments.values() {
+        collect_field_names(&fragment.node.selection_set.node, &mut names);
     }
-}
-
-const USERS: &[Column] = &[
-    always("zone_id"),
-    always("id"),
-    read_by("organization_id", &["organizationId"]),
-    read_by("created_at", &["createdAt"]),
-    read_by("updated_at", &["updatedAt"]),
-    read_by("email", &["email"]),
-    read_by("email_verified", &["emailVerified"]),
-    read_by("authenticated_at", &["authenticatedAt"]),
-    read_by("issuer", &["issuer"]),
-    read_by("provider_id", &["providerId"]),
-    read_by("subject", &["subject"]),
-];
-
-const APPLICATIONS: &[Column] = &[
-    always("zone_id"),
-    always("id"),
-    read_by("organization_id", &["organizationId"]),
-    read_by("created_at", &["createdAt"]),
-    read_by("updated_at", &["updatedAt"]),
-    read_by("dependencies_count", &["dependenciesCount"]),
-    read_by("identifier", &["identifier"]),
-    read_by("name", &["name"]),
-    read_by("owner_type", &["ownerType"]),
-    read_by("slug", &["slug"]),
-    read_by("description", &["description"]),
-    read_by("metadata", &["metadata"]),
-    read_by("protocols", &["protocols"]),
-];
-
-const USER_AGENTS: &[Column] = &[
-    always("zone_id"),
-    always("id"),
-    read_by("organization_id", &["organizationId"]),
-    read_by("created_at", &["createdAt"]),
-    read_by("updated_at", &["updatedAt"]),
-    read_by("identifier", &["identifier"]),
-    read_by("name", &["name"]),
-    read_by("slug", &["slug"]),
-];
-
-/// Sessions keep every column that identifies, links, orders or judges a
-/// row (effective status needs `expires_at`; cursors need the order keys;
-/// pages are grouped by their owner's column); only the leaf data is
-/// left out.
-const SESSIONS: &[Column] = &[
-    always("zone_id"),
-    always("id"),
-    always("session_type"),
-    always("status"),
-    always("organization_id"),
-    always("application_id"),
-    always("user_id"),
-    always("user_agent_id"),
-    always("parent_id"),
-    always("root_id"),
-    always("depth"),
-    always("authenticated_at"),
-    always("created_at"),
-    read_by("updated_at", &["updatedAt"]),
-    always("expires_at"),
-    read_by("issuer", &["issuer"]),
-    read_by("subject", &["subject"]),
-    read_by("provider_id", &["providerId"]),
-    read_by("metadata_name", &["metadata"]),
-    // The claims travel as text; see `SessionRow`.
-    Column {
-        name: "session_data",
-        expression: Some("CAST(session_data AS TEXT)"),
-        read_by: &["sessionData"],
-    },
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
-    Users,
-    Applications,
-    UserAgents,
-    Sessions,
-}
-
-impl Table {
-    fn columns(self) -> &'static [Column] {
-        match self {
-            Table::Users => USERS,
-            Table::Applications => APPLICATIONS,
-            Table::UserAgents => USER_AGENTS,
-            Table::Sessions => SESSIONS,
-        }
-    }
-
-    fn slot(self) -> usize {
-        self as usize
-    }
-}
-
-/// Per table, a bit per column (in model order): selected or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Projection([u32; 4]);
-
-impl Projection {
-    /// The columns the fields named anywhere in `document` read.
-    pub fn of(document: &ExecutableDocument) -> Self {
-        let mut names = FxHashSet::default();
-        for (_, operation) in document.operations.iter() {
-            collect_field_names(&operation.node.selection_set.node, &mut names);
-        }
-        for fragment in document.fragments.values() {
-            collect_field_names(&fragment.node.selection_set.node, &mut names);
-        }
-        let mut masks = [0; 4];
-        for table in [
-            Table::Users,
-            Table::Applications,
-            Table::UserAgents,
-            Table::Sessions,
-        ] {
-            for (bit, column) in table.columns().iter().enumerate() {
-                if column.read_by.is_empty()
-                    || column.read_by.iter().any(|field| names.contains(field))
-                {
-                    masks[table.slot()] |= 1 << bit;
-                }
-            }
-        }
-        Projection(masks)
-    }
-
-    /// The select list for `table`: every column in model order, `NULL`
-    /// standing in for those not selected.
-    pub fn select_list(&self, table: Table) -> String {
-        let mask = self.0[table.slot()];
-        let mut list = String::with_capacity(256);
-        for (bit, column) in table.columns().iter().enumerate() {
-            if bit > 0 {
-                list.push_str(", ");
-            }
-            match (mask & (1 << bit) != 0, column.expression) {
-                (true, None) => list.push_str(column.name),
-                (true, Some(expression)) => {
-                    list.push_str(expression);
-                    list.push_str(" AS ");
-                    list.push_str(column.name);
-                }
-                (false, _) => {
-                    list.push_str("NULL AS ");
-                    list.push_str(column.name);
-                }
-            }
-        }
-        list
-    }
+    Projection::for_fields(|field| names.contains(field))
 }
 
 fn collect_field_names<'a>(set: &'a SelectionSet, names: &mut FxHashSet<&'a str>) {
@@ -215,34 +42,11 @@ fn collect_field_names<'a>(set: &'a SelectionSet, names: &mut FxHashSet<&'a str>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entities::by_position::columns;
-    use crate::entities::{application, session, user, user_agent};
-    use sea_orm::EntityTrait;
-
-    fn names(table: Table) -> String {
-        table
-            .columns()
-            .iter()
-            .map(|column| column.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// Rows are decoded by position, so the lists must follow the models.
-    #[test]
-    fn columns_follow_model_order() {
-        fn model<E: EntityTrait>() -> String {
-            columns::<E>()
-        }
-        assert_eq!(names(Table::Users), model::<user::Entity>());
-        assert_eq!(names(Table::Applications), model::<application::Entity>());
-        assert_eq!(names(Table::UserAgents), model::<user_agent::Entity>());
-        assert_eq!(names(Table::Sessions), model::<session::Entity>());
-    }
+    use crate::store::Table;
 
     fn projection(query: &str) -> Projection {
         let document = async_graphql::parser::parse_query(query).expect("test query parses");
-        Projection::of(&document)
+        projection_of(&document)
     }
 
     #[test]

@@ -4,184 +4,116 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
 
-use super::connection::{
-    ApplicationConnection, SessionConnection, UserAgentConnection, UserConnection,
-};
+use super::arguments::{SessionFilter, SessionListArguments, SessionOrder, criteria};
 use super::context::{fail, state};
 use super::errors::ApiError;
-use super::pagination::{Cursor, Ordering, Page, Window, push_keyset_page};
-use super::session_lists::Owner;
-use super::sql::Sql;
-use super::stats::SessionStats;
-use super::tenancy::{OrganizationColumn, push_organization, restrict};
-use super::types::{
-    Application, Node, Session, SessionFilter, SessionOrder, User, UserAgent, session_connection,
-    session_list_args,
+use super::objects::{Application, Node, Session, SessionConnection, SessionList, User, UserAgent};
+use super::session_stats::SessionStats;
+use super::zone_connections::{
+    ApplicationConnection, UserAgentConnection, UserConnection, ZoneCount,
 };
-use crate::auth::Access;
-use crate::entities::{application, session, user, user_agent};
+use crate::entities::{application, user, user_agent};
+use crate::store::keyset::{Cursor, Ordering, Page, Window};
+use crate::store::records::Record;
+use crate::store::session_lists::Owner;
+use crate::store::{Reader, SessionRow};
 
 /// The most ids `nodes` takes at once.
 const MAX_NODES: usize = 100;
 
 pub struct Query;
 
-/// `totalCount` of a root list, run only when selected.
-#[derive(Debug, Clone)]
-pub struct CountQuery {
-    table: &'static str,
-    zone_id: String,
-}
-
-impl CountQuery {
-    pub async fn run(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        #[derive(FromQueryResult)]
-        struct Total {
-            total: i64,
-        }
-        let state = state(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let mut sql = Sql::new(db.get_database_backend());
-        sql.push(&format!(
-            "SELECT COUNT(*) AS total FROM {} WHERE zone_id = ",
-            self.table
-        ))
-        .bind(self.zone_id.clone());
-        push_organization(&mut sql, &state.access, OrganizationColumn::Required);
-        let total = Total::find_by_statement(sql.build())
-            .one(db)
-            .await
-            .map_err(ApiError::from);
-        Ok(fail(state, total)?.map(|t| t.total).unwrap_or(0))
-    }
-}
-
-/// A page of a root list ordered newest first (applications, users, user agents).
-async fn newest_first<M: FromQueryResult + Send + Sync>(
-    db: &DatabaseConnection,
-    access: &Access,
-    table: &'static str,
-    zone_id: &str,
-    window: &Window,
-) -> Result<Page<M>, ApiError> {
-    let mut sql = Sql::new(db.get_database_backend());
-    // created_at is required for these tables: no unkeyed branch.
-    push_keyset_page(&mut sql, Ordering::default(), window, false, |sql| {
-        sql.push(&format!("SELECT * FROM {table} WHERE zone_id = "))
-            .bind(zone_id.to_owned());
-        push_organization(sql, access, OrganizationColumn::Required);
-    });
-    let rows = M::find_by_statement(sql.build()).all(db).await?;
-    Ok(Page::from_fetched(rows, window))
-}
-
-fn created_cursor(created_at: chrono::DateTime<chrono::Utc>, id: &str) -> String {
-    Cursor {
-        key: Some(created_at),
-        id: id.to_owned(),
-    }
-    .encode(Ordering::default())
-}
-
-/// A kind of record as the caller may see it: within their zones and
-/// organization, so an id of another zone reads exactly like a missing one.
-macro_rules! visible {
-    ($access:expr, $module:ident, $organization:expr) => {
-        restrict(
-            $module::Entity::find(),
-            $access,
-            $module::Column::ZoneId,
-            $module::Column::OrganizationId,
-            $organization,
-        )
-    };
-}
-
 /// Looks ids up in every table: ids are unique across kinds (SPEC §2).
-async fn find_nodes(
-    db: &DatabaseConnection,
-    access: &Access,
-    ids: &[String],
-) -> Result<HashMap<String, Node>, ApiError> {
+async fn find_nodes(reader: &Reader, ids: &[String]) -> Result<HashMap<String, Node>, ApiError> {
     let mut found = HashMap::new();
-    let ids = || ids.iter().cloned();
-    for row in visible!(access, session, OrganizationColumn::Nullable)
-        .filter(session::Column::Id.is_in(ids()))
-        .all(db)
-        .await?
-    {
-        found.insert(row.id.clone(), Node::from(Session::from(row)));
+    for row in reader.by_id::<SessionRow>(ids).await? {
+        found.insert(row.id.clone(), Node::from(Session::from(Arc::new(row))));
     }
-    for row in visible!(access, application, OrganizationColumn::Required)
-        .filter(application::Column::Id.is_in(ids()))
-        .all(db)
-        .await?
-    {
+    for row in reader.by_id::<application::Model>(ids).await? {
         found.insert(
             row.id.clone(),
             Node::Application(Application(Arc::new(row))),
         );
     }
-    for row in visible!(access, user, OrganizationColumn::Required)
-        .filter(user::Column::Id.is_in(ids()))
-        .all(db)
-        .await?
-    {
+    for row in reader.by_id::<user::Model>(ids).await? {
         found.insert(row.id.clone(), Node::User(User(Arc::new(row))));
     }
-    for row in visible!(access, user_agent, OrganizationColumn::Required)
-        .filter(user_agent::Column::Id.is_in(ids()))
-        .all(db)
-        .await?
-    {
+    for row in reader.by_id::<user_agent::Model>(ids).await? {
         found.insert(row.id.clone(), Node::UserAgent(UserAgent(Arc::new(row))));
     }
     Ok(found)
 }
 
-macro_rules! root_list {
-    ($ctx:expr, $connection:ident, $table:literal, $model:ty, $wrap:expr, $zone:expr, $first:expr, $after:expr, $last:expr, $before:expr) => {{
-        let state = state($ctx)?;
-        let db = $ctx.data::<DatabaseConnection>()?;
-        let window = fail(
-            state,
-            Window::parse(
-                $first,
-                $after.as_deref(),
-                $last,
-                $before.as_deref(),
-                Ordering::default(),
-            ),
-        )?;
-        fail(state, state.require_zone(&$zone.0))?;
-        let page: Page<$model> = fail(
-            state,
-            newest_first(db, &state.access, $table, &$zone.0, &window).await,
-        )?;
-        let page = Page {
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-            rows: page
-                .rows
-                .into_iter()
-                .map(|row| {
-                    (
-                        created_cursor(row.created_at, &row.id),
-                        $wrap(Arc::new(row)),
-                    )
-                })
-                .collect(),
-        };
-        Ok($connection::new(
-            page,
-            CountQuery {
-                table: $table,
-                zone_id: $zone.0.clone(),
-            },
-        ))
-    }};
+/// The record with `id`, if the caller can see one.
+async fn find_one<R: Record>(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<R>> {
+    let state = state(ctx)?;
+    let rows = state
+        .reader
+        .by_id::<R>(std::slice::from_ref(&id.0))
+        .await
+        .map_err(ApiError::from);
+    Ok(fail(state, rows)?.into_iter().next())
+}
+
+/// A page of a zone-wide list as the root field asks for it.
+struct ZoneList {
+    zone_id: ID,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+}
+
+/// A zone's records, newest first, each with its cursor.
+async fn zone_page<R: Record, T>(
+    ctx: &Context<'_>,
+    list: &ZoneList,
+    wrap: impl Fn(Arc<R>) -> T,
+    created: impl Fn(&R) -> (chrono::DateTime<chrono::Utc>, String),
+) -> async_graphql::Result<Page<(String, T)>> {
+    let state = state(ctx)?;
+    let window = fail(
+        state,
+        Window::parse(
+            list.first,
+            list.after.as_deref(),
+            list.last,
+            list.before.as_deref(),
+            Ordering::default(),
+        ),
+    )?;
+    fail(state, state.require_zone(&list.zone_id.0))?;
+    let rows = state
+        .reader
+        .newest_first::<R>(&list.zone_id.0, &window)
+        .await
+        .map_err(ApiError::from);
+    let page = Page::from_fetched(fail(state, rows)?, &window);
+    Ok(Page {
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        rows: page
+            .rows
+            .into_iter()
+            .map(|row| {
+                let (created_at, id) = created(&row);
+                let cursor = Cursor {
+                    key: Some(created_at),
+                    id,
+                }
+                .encode(Ordering::default());
+                (cursor, wrap(Arc::new(row)))
+            })
+            .collect(),
+    })
+}
+
+fn zone_count<R: Record>(list: &ZoneList) -> ZoneCount {
+    ZoneCount {
+        table: R::TABLE,
+        zone_id: list.zone_id.0.clone(),
+    }
 }
 
 /// The entry points for reading the session graph.
@@ -194,10 +126,9 @@ impl Query {
         #[graphql(desc = "The id of the object.")] id: ID,
     ) -> async_graphql::Result<Option<Node>> {
         let state = state(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
         let mut found = fail(
             state,
-            find_nodes(db, &state.access, std::slice::from_ref(&id.0)).await,
+            find_nodes(&state.reader, std::slice::from_ref(&id.0)).await,
         )?;
         Ok(found.remove(&id.0))
     }
@@ -218,9 +149,8 @@ impl Query {
                 ))),
             );
         }
-        let db = ctx.data::<DatabaseConnection>()?;
         let wanted: Vec<String> = ids.iter().map(|id| id.0.clone()).collect();
-        let found = fail(state, find_nodes(db, &state.access, &wanted).await)?;
+        let found = fail(state, find_nodes(&state.reader, &wanted).await)?;
         Ok(wanted.iter().map(|id| found.get(id).cloned()).collect())
     }
 
@@ -230,14 +160,8 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The id of the session.")] id: ID,
     ) -> async_graphql::Result<Option<Session>> {
-        let state = state(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let row = visible!(&state.access, session, OrganizationColumn::Nullable)
-            .filter(session::Column::Id.eq(id.0))
-            .one(db)
-            .await
-            .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(Session::from))
+        let row = find_one::<SessionRow>(ctx, id).await?;
+        Ok(row.map(|row| Session::from(Arc::new(row))))
     }
 
     /// Lists a zone's sessions, newest first by default. Entry sessions
@@ -256,18 +180,21 @@ impl Query {
         #[graphql(desc = "Returns the last n sessions (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the sessions before this cursor.")] before: Option<String>,
     ) -> async_graphql::Result<SessionConnection> {
-        session_connection(
-            ctx,
-            &zone_id.0,
-            Owner::Zone,
-            "",
-            filter,
-            order_by,
+        let list = SessionList {
+            zone_id: &zone_id.0,
+            owner: Owner::Zone,
+            owner_id: "",
+            owner_is_root: false,
+        };
+        let arguments = SessionListArguments {
             first,
             after,
             last,
             before,
-        )
+            filter,
+            order_by,
+        };
+        SessionConnection::of(ctx, list, arguments)
     }
 
     /// Counts a zone's sessions: the sessions `sessions(zoneId, filter)`
@@ -283,13 +210,9 @@ impl Query {
     ) -> async_graphql::Result<SessionStats> {
         let state = state(ctx)?;
         fail(state, state.require_zone(&zone_id.0))?;
-        let args = fail(
-            state,
-            session_list_args(filter, None, None, None, None, None),
-        )?;
         Ok(SessionStats {
             zone_id: zone_id.0,
-            criteria: args.criteria,
+            criteria: criteria(filter),
         })
     }
 
@@ -299,14 +222,8 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The id of the application.")] id: ID,
     ) -> async_graphql::Result<Option<Application>> {
-        let state = state(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let row = visible!(&state.access, application, OrganizationColumn::Required)
-            .filter(application::Column::Id.eq(id.0))
-            .one(db)
-            .await
-            .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(|row| Application(Arc::new(row))))
+        let row = find_one::<application::Model>(ctx, id).await?;
+        Ok(row.map(|row| Application(Arc::new(row))))
     }
 
     /// Lists a zone's applications, newest first.
@@ -320,18 +237,21 @@ impl Query {
         #[graphql(desc = "Returns the last n applications (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the applications before this cursor.")] before: Option<String>,
     ) -> async_graphql::Result<ApplicationConnection> {
-        root_list!(
-            ctx,
-            ApplicationConnection,
-            "applications",
-            application::Model,
-            Application,
+        let list = ZoneList {
             zone_id,
             first,
             after,
             last,
-            before
-        )
+            before,
+        };
+        let page = zone_page::<application::Model, _>(ctx, &list, Application, |row| {
+            (row.created_at, row.id.clone())
+        })
+        .await?;
+        Ok(ApplicationConnection::new(
+            page,
+            zone_count::<application::Model>(&list),
+        ))
     }
 
     /// Fetches a user by their id; null when no user has it.
@@ -340,14 +260,8 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The id of the user.")] id: ID,
     ) -> async_graphql::Result<Option<User>> {
-        let state = state(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let row = visible!(&state.access, user, OrganizationColumn::Required)
-            .filter(user::Column::Id.eq(id.0))
-            .one(db)
-            .await
-            .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(|row| User(Arc::new(row))))
+        let row = find_one::<user::Model>(ctx, id).await?;
+        Ok(row.map(|row| User(Arc::new(row))))
     }
 
     /// Lists a zone's users, newest first.
@@ -362,18 +276,17 @@ impl Query {
         #[graphql(desc = "Returns the last n users (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the users before this cursor.")] before: Option<String>,
     ) -> async_graphql::Result<UserConnection> {
-        root_list!(
-            ctx,
-            UserConnection,
-            "users",
-            user::Model,
-            User,
+        let list = ZoneList {
             zone_id,
             first,
             after,
             last,
-            before
-        )
+            before,
+        };
+        let page =
+            zone_page::<user::Model, _>(ctx, &list, User, |row| (row.created_at, row.id.clone()))
+                .await?;
+        Ok(UserConnection::new(page, zone_count::<user::Model>(&list)))
     }
 
     /// Fetches a user agent by its id; null when no user agent has it.
@@ -382,14 +295,8 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The id of the user agent.")] id: ID,
     ) -> async_graphql::Result<Option<UserAgent>> {
-        let state = state(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let row = visible!(&state.access, user_agent, OrganizationColumn::Required)
-            .filter(user_agent::Column::Id.eq(id.0))
-            .one(db)
-            .await
-            .map_err(ApiError::from);
-        Ok(fail(state, row)?.map(|row| UserAgent(Arc::new(row))))
+        let row = find_one::<user_agent::Model>(ctx, id).await?;
+        Ok(row.map(|row| UserAgent(Arc::new(row))))
     }
 
     /// Lists a zone's user agents, newest first.
@@ -403,17 +310,20 @@ impl Query {
         #[graphql(desc = "Returns the last n user agents (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the user agents before this cursor.")] before: Option<String>,
     ) -> async_graphql::Result<UserAgentConnection> {
-        root_list!(
-            ctx,
-            UserAgentConnection,
-            "user_agents",
-            user_agent::Model,
-            UserAgent,
+        let list = ZoneList {
             zone_id,
             first,
             after,
             last,
-            before
-        )
+            before,
+        };
+        let page = zone_page::<user_agent::Model, _>(ctx, &list, UserAgent, |row| {
+            (row.created_at, row.id.clone())
+        })
+        .await?;
+        Ok(UserAgentConnection::new(
+            page,
+            zone_count::<user_agent::Model>(&list),
+        ))
     }
 }

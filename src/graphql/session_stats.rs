@@ -1,91 +1,243 @@
-//! SQL for `sessionStats`: one grouped statement per part, over the same
-//! sessions `sessions(zoneId, filter)` lists (effective status,
-//! `includeNested`, the caller's organization).
+//! `Query.sessionStats`: counts of the sessions a list would show, each
+//! part one grouped statement (`Reader::session_group_counts`) run only
+//! when selected.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{DbBackend, Statement};
+use std::collections::HashMap;
 
-use super::session_lists::{Criteria, Owner, push_criteria};
-use super::sql::Sql;
-use super::tenancy::{OrganizationColumn, push_organization};
-use crate::auth::Access;
+use async_graphql::{Context, Object, SimpleObject};
 
-/// What a part of the statistics groups the sessions by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grouping {
-    /// One row, `total`.
-    Nothing,
-    /// `group_key` is `active`, `expired` or `revoked`.
-    EffectiveStatus,
-    /// `group_key` is `user` or `application`.
-    SessionType,
-    /// `group_key` is the application id; sessions without one are left out.
-    Application,
-    /// `group_key` is the user agent id; sessions without one are left out.
-    UserAgent,
+use super::context::{fail, state};
+use super::enums::{SessionStatus, SessionType};
+use super::errors::ApiError;
+use super::objects::{Application, UserAgent};
+use crate::store::keyset::MAX_PAGE;
+use crate::store::records::ZonedId;
+use crate::store::session_lists::Criteria;
+use crate::store::session_stats::Grouping;
+use crate::store::status::EffectiveStatus;
+
+pub struct SessionStats {
+    pub zone_id: String,
+    pub criteria: Criteria,
 }
 
-/// `SELECT group_key, total`: counts per group, the largest first (then by
-/// key, byte-wise) and at most `limit` of them when given.
-pub fn stats_statement(
-    backend: DbBackend,
-    access: &Access,
-    zone_id: &str,
-    criteria: &Criteria,
-    grouping: Grouping,
-    limit: Option<u32>,
-    now: DateTime<Utc>,
-) -> Statement {
-    let mut sql = Sql::new(backend);
-    match grouping {
-        Grouping::Nothing => sql.push("SELECT '' AS group_key"),
-        Grouping::EffectiveStatus => sql
-            .push("SELECT CASE WHEN status = 'revoked' THEN 'revoked' WHEN status = 'expired' OR expires_at <= ")
-            .bind(now)
-            .push(" THEN 'expired' ELSE 'active' END AS group_key"),
-        Grouping::SessionType => sql.push("SELECT session_type AS group_key"),
-        Grouping::Application => sql.push("SELECT application_id AS group_key"),
-        Grouping::UserAgent => sql.push("SELECT user_agent_id AS group_key"),
-    };
-    sql.push(", COUNT(*) AS total FROM sessions WHERE zone_id = ")
-        .bind(zone_id.to_owned());
-    push_organization(&mut sql, access, OrganizationColumn::Nullable);
-    push_criteria(&mut sql, criteria, Owner::Zone, now);
-    match grouping {
-        Grouping::Nothing => {}
-        Grouping::Application => {
-            push_visible_owner(&mut sql, access, zone_id, "application_id", "applications");
-            sql.push(" GROUP BY application_id");
-        }
-        Grouping::UserAgent => {
-            push_visible_owner(&mut sql, access, zone_id, "user_agent_id", "user_agents");
-            sql.push(" GROUP BY user_agent_id");
-        }
-        Grouping::EffectiveStatus | Grouping::SessionType => {
-            sql.push(" GROUP BY 1");
-        }
-    }
-    if grouping != Grouping::Nothing {
-        sql.push(" ORDER BY total DESC, group_key ASC");
-    }
-    if let Some(limit) = limit {
-        sql.push(&format!(" LIMIT {limit}"));
-    }
-    sql.build()
+/// How many sessions have one status.
+#[derive(SimpleObject)]
+pub struct SessionStatusCount {
+    /// The effective status.
+    pub status: SessionStatus,
+    /// How many of the counted sessions have it.
+    pub count: i64,
 }
 
-/// Only groups the caller can read: a session without an organization is
-/// every organization's, and may name another organization's application
-/// or user agent, which must neither be listed nor take a place in the top.
-fn push_visible_owner(sql: &mut Sql, access: &Access, zone_id: &str, column: &str, table: &str) {
-    sql.push(&format!(" AND {column} IS NOT NULL"));
-    if let Some(organization_id) = access.organization_id() {
-        sql.push(&format!(
-            " AND {column} IN (SELECT id FROM {table} WHERE zone_id = "
-        ))
-        .bind(zone_id.to_owned())
-        .push(" AND organization_id = ")
-        .bind(organization_id.to_owned())
-        .push(")");
+/// How many sessions are of one kind.
+#[derive(SimpleObject)]
+pub struct SessionTypeCount {
+    /// The kind of session.
+    #[graphql(name = "type")]
+    pub session_type: SessionType,
+    /// How many of the counted sessions are of this kind.
+    pub count: i64,
+}
+
+pub struct ApplicationSessionCount {
+    zone_id: String,
+    application_id: String,
+    count: i64,
+}
+
+pub struct UserAgentSessionCount {
+    zone_id: String,
+    user_agent_id: String,
+    count: i64,
+}
+
+/// The length of a `by*` list by default.
+const DEFAULT_TOP: i32 = 10;
+
+impl SessionStats {
+    async fn counts(
+        &self,
+        ctx: &Context<'_>,
+        grouping: Grouping,
+        limit: Option<u32>,
+    ) -> async_graphql::Result<Vec<(String, i64)>> {
+        let state = state(ctx)?;
+        let counts = state
+            .reader
+            .session_group_counts(&self.zone_id, &self.criteria, grouping, limit)
+            .await
+            .map_err(ApiError::from);
+        fail(state, counts)
+    }
+
+    /// The counts keyed by group, for parts that list every group.
+    async fn count_map(
+        &self,
+        ctx: &Context<'_>,
+        grouping: Grouping,
+    ) -> async_graphql::Result<HashMap<String, i64>> {
+        Ok(self
+            .counts(ctx, grouping, None)
+            .await?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// The size of a `by*` list: 0 to 100, 10 when null.
+fn top(ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<u32> {
+    let first = first.unwrap_or(DEFAULT_TOP);
+    if (0..=MAX_PAGE as i32).contains(&first) {
+        Ok(first as u32)
+    } else {
+        fail(
+            state(ctx)?,
+            Err(ApiError::bad_input(format!(
+                "`first` must be between 0 and {MAX_PAGE} (got {first})"
+            ))),
+        )
+    }
+}
+
+/// Counts of a zone's sessions, over the sessions `sessions(zoneId, filter)`
+/// would list. Each part is computed only when selected.
+#[Object]
+impl SessionStats {
+    /// How many sessions are counted.
+    async fn total(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let counts = self.counts(ctx, Grouping::Nothing, None).await?;
+        Ok(counts.first().map(|(_, total)| *total).unwrap_or(0))
+    }
+
+    /// The counted sessions by effective status: all three statuses, zeros
+    /// included, in the enum's order.
+    async fn by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionStatusCount>> {
+        let counts = self.count_map(ctx, Grouping::EffectiveStatus).await?;
+        Ok([
+            EffectiveStatus::Active,
+            EffectiveStatus::Expired,
+            EffectiveStatus::Revoked,
+        ]
+        .into_iter()
+        .map(|status| SessionStatusCount {
+            status: status.into(),
+            count: counts.get(status.as_str()).copied().unwrap_or(0),
+        })
+        .collect())
+    }
+
+    /// The counted sessions by kind: both kinds, zeros included, in the
+    /// enum's order.
+    async fn by_type(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionTypeCount>> {
+        let counts = self.count_map(ctx, Grouping::SessionType).await?;
+        Ok([
+            (SessionType::User, "user"),
+            (SessionType::Application, "application"),
+        ]
+        .into_iter()
+        .map(|(session_type, key)| SessionTypeCount {
+            session_type,
+            count: counts.get(key).copied().unwrap_or(0),
+        })
+        .collect())
+    }
+
+    /// The applications with the most counted sessions, most first (ties by
+    /// application id). Applications without any counted session, and
+    /// sessions without an application, are not listed.
+    async fn by_application(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many applications to list (0 to 100).", default = 10)] first: Option<
+            i32,
+        >,
+    ) -> async_graphql::Result<Vec<ApplicationSessionCount>> {
+        let limit = top(ctx, first)?;
+        Ok(self
+            .counts(ctx, Grouping::Application, Some(limit))
+            .await?
+            .into_iter()
+            .map(|(application_id, count)| ApplicationSessionCount {
+                zone_id: self.zone_id.clone(),
+                application_id,
+                count,
+            })
+            .collect())
+    }
+
+    /// The user agents with the most counted sessions, most first (ties by
+    /// user agent id). User agents without any counted session, and sessions
+    /// without a user agent, are not listed.
+    async fn by_user_agent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many user agents to list (0 to 100).", default = 10)] first: Option<
+            i32,
+        >,
+    ) -> async_graphql::Result<Vec<UserAgentSessionCount>> {
+        let limit = top(ctx, first)?;
+        Ok(self
+            .counts(ctx, Grouping::UserAgent, Some(limit))
+            .await?
+            .into_iter()
+            .map(|(user_agent_id, count)| UserAgentSessionCount {
+                zone_id: self.zone_id.clone(),
+                user_agent_id,
+                count,
+            })
+            .collect())
+    }
+}
+
+/// A stored session names an application of its own zone, and the import
+/// keeps it there; one the caller cannot read is outside their organization.
+fn outside_organization(what: &str) -> ApiError {
+    ApiError::Forbidden(format!(
+        "the {what} of these sessions is outside the token's organization"
+    ))
+}
+
+/// How many sessions were issued to one application.
+#[Object]
+impl ApplicationSessionCount {
+    /// The application.
+    async fn application(&self, ctx: &Context<'_>) -> async_graphql::Result<Application> {
+        let state = state(ctx)?;
+        let row = state
+            .loaders
+            .applications
+            .load_one(ZonedId::new(&self.zone_id, &self.application_id))
+            .await
+            .map_err(ApiError::from)
+            .and_then(|row| row.ok_or_else(|| outside_organization("application")));
+        Ok(Application(fail(state, row)?))
+    }
+
+    /// How many of the counted sessions were issued to it.
+    async fn count(&self) -> i64 {
+        self.count
+    }
+}
+
+/// How many sessions were created from one user agent.
+#[Object]
+impl UserAgentSessionCount {
+    /// The user agent.
+    async fn user_agent(&self, ctx: &Context<'_>) -> async_graphql::Result<UserAgent> {
+        let state = state(ctx)?;
+        let row = state
+            .loaders
+            .user_agents
+            .load_one(ZonedId::new(&self.zone_id, &self.user_agent_id))
+            .await
+            .map_err(ApiError::from)
+            .and_then(|row| row.ok_or_else(|| outside_organization("user agent")));
+        Ok(UserAgent(fail(state, row)?))
+    }
+
+    /// How many of the counted sessions were created from it.
+    async fn count(&self) -> i64 {
+        self.count
     }
 }

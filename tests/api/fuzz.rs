@@ -24,9 +24,14 @@
 //! or `random`) the seed, fixed by default so CI runs are reproducible.
 //! Failures found by fuzzing are kept as regression tests at the end.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::LazyLock;
 use std::time::Instant;
 
+use async_graphql::parser::types::{
+    BaseType, Type, TypeDefinition, TypeKind, TypeSystemDefinition,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::collection::vec;
@@ -34,7 +39,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
 
-use crate::bad_input::{LEGACY, MODERN, Probe, SPEC_CODES, clip, literal};
+use crate::helpers::probe::{LEGACY, MODERN, Probe, SPEC_CODES, clip, literal};
 use crate::helpers::{Backend, TestDb};
 
 // ---------------------------------------------------------------------------
@@ -56,237 +61,132 @@ type Args = &'static [(&'static str, Arg)];
 
 struct FieldDef {
     name: &'static str,
-    /// The object type it returns; `None` for scalars and enums.
+    /// The object, interface or union type it returns; `None` for scalars
+    /// and enums.
     ty: Option<&'static str>,
     args: Args,
 }
 
-const fn f(name: &'static str) -> FieldDef {
-    FieldDef {
-        name,
-        ty: None,
-        args: &[],
+/// The schema's output types as the generator needs them, read from the
+/// SDL the server itself prints, so every field the schema gains is fuzzed
+/// without a hand-kept copy.
+struct SchemaTable {
+    fields: HashMap<&'static str, &'static [FieldDef]>,
+    members: HashMap<&'static str, &'static [&'static str]>,
+}
+
+static SCHEMA: LazyLock<SchemaTable> = LazyLock::new(SchemaTable::read);
+
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+fn named(ty: &Type) -> &str {
+    match &ty.base {
+        BaseType::Named(name) => name.as_str(),
+        BaseType::List(inner) => named(inner),
     }
 }
 
-const fn o(name: &'static str, ty: &'static str, args: Args) -> FieldDef {
-    FieldDef {
-        name,
-        ty: Some(ty),
-        args,
+/// How the generator fills an argument, by its name and type; `None` for
+/// an argument it leaves out.
+fn arg_kind(name: &str, ty: &Type) -> Option<Arg> {
+    Some(match (name, named(ty)) {
+        ("id", _) => Arg::Id,
+        ("ids", _) => Arg::Ids,
+        ("zoneId", _) => Arg::ZoneId,
+        ("after" | "before", _) => Arg::Cursor,
+        (_, "Int") => Arg::Int,
+        (_, "SessionFilter") => Arg::Filter,
+        (_, "SessionOrder") => Arg::Order,
+        (_, "UpdateSessionInput") => Arg::Input,
+        _ => return None,
+    })
+}
+
+impl SchemaTable {
+    fn read() -> SchemaTable {
+        let document = async_graphql::parser::parse_schema(sessiongraph::graphql::sdl())
+            .expect("the server's SDL parses");
+        let types: Vec<TypeDefinition> = document
+            .definitions
+            .into_iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) => Some(ty.node),
+                _ => None,
+            })
+            .collect();
+        let composite: HashSet<&str> = types
+            .iter()
+            .filter(|ty| {
+                matches!(
+                    ty.kind,
+                    TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_)
+                )
+            })
+            .map(|ty| ty.name.node.as_str())
+            .collect();
+        let mut fields = HashMap::new();
+        let mut members: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
+        for ty in &types {
+            let name = leak(ty.name.node.as_str());
+            let TypeKind::Object(object) = &ty.kind else {
+                if let TypeKind::Union(union) = &ty.kind {
+                    members
+                        .entry(name)
+                        .or_default()
+                        .extend(union.members.iter().map(|m| leak(m.node.as_str())));
+                }
+                continue;
+            };
+            for interface in &object.implements {
+                members
+                    .entry(leak(interface.node.as_str()))
+                    .or_default()
+                    .push(name);
+            }
+            let defs: Vec<FieldDef> = object
+                .fields
+                .iter()
+                .map(|field| {
+                    let field = &field.node;
+                    let returns = named(&field.ty.node);
+                    let args: Vec<(&'static str, Arg)> = field
+                        .arguments
+                        .iter()
+                        .filter_map(|arg| {
+                            let arg = &arg.node;
+                            let kind = arg_kind(arg.name.node.as_str(), &arg.ty.node)?;
+                            Some((leak(arg.name.node.as_str()), kind))
+                        })
+                        .collect();
+                    FieldDef {
+                        name: leak(field.name.node.as_str()),
+                        ty: composite.contains(returns).then(|| leak(returns)),
+                        args: Box::leak(args.into_boxed_slice()),
+                    }
+                })
+                .collect();
+            fields.insert(name, &*Box::leak(defs.into_boxed_slice()));
+        }
+        SchemaTable {
+            fields,
+            members: members
+                .into_iter()
+                .map(|(name, list)| (name, &*Box::leak(list.into_boxed_slice())))
+                .collect(),
+        }
     }
 }
-
-const ID: Args = &[("id", Arg::Id)];
-const SESSION_LIST: Args = &[
-    ("first", Arg::Int),
-    ("after", Arg::Cursor),
-    ("last", Arg::Int),
-    ("before", Arg::Cursor),
-    ("filter", Arg::Filter),
-    ("orderBy", Arg::Order),
-];
-const ZONE_SESSION_LIST: Args = &[
-    ("zoneId", Arg::ZoneId),
-    ("filter", Arg::Filter),
-    ("orderBy", Arg::Order),
-    ("first", Arg::Int),
-    ("after", Arg::Cursor),
-    ("last", Arg::Int),
-    ("before", Arg::Cursor),
-];
-const ZONE_LIST: Args = &[
-    ("zoneId", Arg::ZoneId),
-    ("first", Arg::Int),
-    ("after", Arg::Cursor),
-    ("last", Arg::Int),
-    ("before", Arg::Cursor),
-];
-
-const QUERY: &[FieldDef] = &[
-    o("session", "Session", ID),
-    o("sessions", "SessionConnection", ZONE_SESSION_LIST),
-    o("node", "Node", ID),
-    o("nodes", "Node", &[("ids", Arg::Ids)]),
-    o("user", "User", ID),
-    o("users", "UserConnection", ZONE_LIST),
-    o("application", "Application", ID),
-    o("applications", "ApplicationConnection", ZONE_LIST),
-    o("userAgent", "UserAgent", ID),
-    o("userAgents", "UserAgentConnection", ZONE_LIST),
-];
-const MUTATION: &[FieldDef] = &[
-    o(
-        "updateSession",
-        "UpdateSessionPayload",
-        &[("id", Arg::Id), ("input", Arg::Input)],
-    ),
-    o("deleteSession", "DeleteSessionPayload", ID),
-];
-const USER_SESSION: &[FieldDef] = &[
-    f("id"),
-    f("status"),
-    o("user", "User", &[]),
-    o("parent", "UserSession", &[]),
-    o("children", "SessionConnection", SESSION_LIST),
-    o("application", "Application", &[]),
-    o("userAgent", "UserAgent", &[]),
-    o("root", "UserSession", &[]),
-    f("depth"),
-    f("active"),
-    f("zoneId"),
-    f("organizationId"),
-    f("applicationId"),
-    f("authenticatedAt"),
-    f("createdAt"),
-    f("updatedAt"),
-    f("expiresAt"),
-    f("issuer"),
-    f("subject"),
-    f("providerId"),
-    o("metadata", "SessionMetadata", &[]),
-    f("sessionData"),
-    f("userId"),
-    f("userAgentId"),
-    f("parentId"),
-];
-const APPLICATION_SESSION: &[FieldDef] = &[
-    f("id"),
-    f("status"),
-    o("application", "Application", &[]),
-    f("active"),
-    f("zoneId"),
-    f("organizationId"),
-    f("applicationId"),
-    f("authenticatedAt"),
-    f("createdAt"),
-    f("updatedAt"),
-    f("expiresAt"),
-    f("issuer"),
-    f("subject"),
-    f("providerId"),
-    o("metadata", "SessionMetadata", &[]),
-    f("sessionData"),
-];
-const APPLICATION: &[FieldDef] = &[
-    f("id"),
-    f("name"),
-    o("sessions", "SessionConnection", SESSION_LIST),
-    f("createdAt"),
-    f("updatedAt"),
-    f("dependenciesCount"),
-    f("identifier"),
-    f("organizationId"),
-    f("ownerType"),
-    f("slug"),
-    f("zoneId"),
-    f("description"),
-    o("metadata", "ApplicationMetadata", &[]),
-    o("protocols", "ApplicationProtocols", &[]),
-];
-const USER: &[FieldDef] = &[
-    f("id"),
-    f("email"),
-    o("sessions", "SessionConnection", SESSION_LIST),
-    f("createdAt"),
-    f("updatedAt"),
-    f("emailVerified"),
-    f("organizationId"),
-    f("zoneId"),
-    f("authenticatedAt"),
-    f("issuer"),
-    f("providerId"),
-    f("subject"),
-];
-const USER_AGENT: &[FieldDef] = &[
-    f("id"),
-    f("name"),
-    o("sessions", "SessionConnection", SESSION_LIST),
-    f("createdAt"),
-    f("updatedAt"),
-    f("identifier"),
-    f("organizationId"),
-    f("slug"),
-    f("zoneId"),
-];
-const PAGE_INFO: &[FieldDef] = &[
-    f("hasNextPage"),
-    f("hasPreviousPage"),
-    f("startCursor"),
-    f("endCursor"),
-];
-
-fn connection(node: &'static str, edge: &'static str) -> [FieldDef; 4] {
-    [
-        o("nodes", node, &[]),
-        f("totalCount"),
-        o("pageInfo", "PageInfo", &[]),
-        o("edges", edge, &[]),
-    ]
-}
-
-static SESSION_CONNECTION: std::sync::LazyLock<[FieldDef; 4]> =
-    std::sync::LazyLock::new(|| connection("Session", "SessionEdge"));
-static USER_CONNECTION: std::sync::LazyLock<[FieldDef; 4]> =
-    std::sync::LazyLock::new(|| connection("User", "UserEdge"));
-static APPLICATION_CONNECTION: std::sync::LazyLock<[FieldDef; 4]> =
-    std::sync::LazyLock::new(|| connection("Application", "ApplicationEdge"));
-static USER_AGENT_CONNECTION: std::sync::LazyLock<[FieldDef; 4]> =
-    std::sync::LazyLock::new(|| connection("UserAgent", "UserAgentEdge"));
-
-const SESSION_EDGE: &[FieldDef] = &[o("node", "Session", &[]), f("cursor")];
-const USER_EDGE: &[FieldDef] = &[o("node", "User", &[]), f("cursor")];
-const APPLICATION_EDGE: &[FieldDef] = &[o("node", "Application", &[]), f("cursor")];
-const USER_AGENT_EDGE: &[FieldDef] = &[o("node", "UserAgent", &[]), f("cursor")];
-const UPDATE_PAYLOAD: &[FieldDef] = &[o("session", "Session", &[]), f("revokedCount")];
-const DELETE_PAYLOAD: &[FieldDef] = &[f("deletedSessionId"), f("deletedCount")];
-const SESSION_METADATA: &[FieldDef] = &[f("name")];
-const APPLICATION_METADATA: &[FieldDef] = &[f("docsUrl")];
-const APPLICATION_PROTOCOLS: &[FieldDef] = &[o("oauth2", "OAuth2Protocol", &[])];
-const OAUTH2: &[FieldDef] = &[f("redirectUris"), f("postLogoutRedirectUris")];
 
 fn fields(ty: &str) -> &'static [FieldDef] {
-    match ty {
-        "Query" => QUERY,
-        "Mutation" => MUTATION,
-        "UserSession" => USER_SESSION,
-        "ApplicationSession" => APPLICATION_SESSION,
-        "Application" => APPLICATION,
-        "User" => USER,
-        "UserAgent" => USER_AGENT,
-        "PageInfo" => PAGE_INFO,
-        "SessionConnection" => &*SESSION_CONNECTION,
-        "UserConnection" => &*USER_CONNECTION,
-        "ApplicationConnection" => &*APPLICATION_CONNECTION,
-        "UserAgentConnection" => &*USER_AGENT_CONNECTION,
-        "SessionEdge" => SESSION_EDGE,
-        "UserEdge" => USER_EDGE,
-        "ApplicationEdge" => APPLICATION_EDGE,
-        "UserAgentEdge" => USER_AGENT_EDGE,
-        "UpdateSessionPayload" => UPDATE_PAYLOAD,
-        "DeleteSessionPayload" => DELETE_PAYLOAD,
-        "SessionMetadata" => SESSION_METADATA,
-        "ApplicationMetadata" => APPLICATION_METADATA,
-        "ApplicationProtocols" => APPLICATION_PROTOCOLS,
-        "OAuth2Protocol" => OAUTH2,
-        // Abstract types and type conditions that name no object.
-        _ => &[],
-    }
+    // Abstract types and type conditions that name no object have none.
+    SCHEMA.fields.get(ty).copied().unwrap_or(&[])
 }
 
 /// The object types an abstract type's selections are made on.
 fn members(ty: &str) -> &'static [&'static str] {
-    match ty {
-        "Session" => &["UserSession", "ApplicationSession"],
-        "Node" => &[
-            "UserSession",
-            "ApplicationSession",
-            "User",
-            "Application",
-            "UserAgent",
-        ],
-        _ => &[],
-    }
+    SCHEMA.members.get(ty).copied().unwrap_or(&[])
 }
 
 /// Type conditions for fragments: mostly the session types, some others,

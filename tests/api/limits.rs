@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use sessiongraph::rate_limit::RateLimitSettings;
+use sessiongraph::admission::rate_limit::RateLimitSettings;
 
 use crate::helpers::*;
 
@@ -73,7 +73,9 @@ async fn slow_requests_are_cancelled_at_the_timeout(db: TestDb) {
     .await;
     // A writer holding the session makes the revoke wait past the timeout.
     let holder = app.db.connect().await;
-    let lock = sessiongraph::db::begin_write(&holder).await.expect("begin");
+    let lock = sessiongraph::store::db::begin_write(&holder)
+        .await
+        .expect("begin");
     lock.execute_unprepared("UPDATE sessions SET updated_at = updated_at WHERE id = 'ses_root01'")
         .await
         .expect("lock the row");

@@ -10,7 +10,7 @@ async fn health_and_readiness(db: TestDb) {
     assert_eq!(app.get("/readyz").await.status(), 200);
     // A database the user named is never filled with demo data.
     assert!(
-        sessiongraph::db::is_empty(&app.db.connect().await)
+        sessiongraph::store::db::is_empty(&app.db.connect().await)
             .await
             .expect("is_empty")
     );

@@ -1,16 +1,18 @@
-//! Relay connections: `SessionConnection` (lazy, batched through the
-//! loader) and the plain connections of the other root lists.
+//! `SessionConnection`: every list of sessions (`sessions`, `children`,
+//! `descendants`), loaded lazily and batched through the request's
+//! dataloaders.
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, Object, SimpleObject};
+use async_graphql::{Context, Object, SimpleObject};
 
+use super::arguments::SessionListArguments;
 use super::context::{fail, state};
-use super::loader::{SessionCountKey, SessionPage, SessionPageKey};
-use super::pagination::{Cursor, OrderKey, Ordering, Page};
-use super::session_lists::{ListArgs, Owner};
-use super::session_row::SessionRow;
-use super::types::{Application, Session, User, UserAgent};
+use super::loaders::{SessionCountKey, SessionPage, SessionPageKey};
+use super::objects::{Session, SessionConnection, SessionList};
+use crate::store::SessionRow;
+use crate::store::keyset::{Cursor, OrderKey, Ordering, Page};
+use crate::store::session_lists::{ListArgs, Owner};
 
 /// Where the current page sits in the whole list.
 #[derive(SimpleObject, Debug, Clone)]
@@ -25,25 +27,13 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-fn page_info<T>(page: &Page<T>, cursor: impl Fn(&T) -> String) -> PageInfo {
+pub fn page_info<T>(page: &Page<T>, cursor: impl Fn(&T) -> String) -> PageInfo {
     PageInfo {
         has_next_page: page.has_next_page,
         has_previous_page: page.has_previous_page,
         start_cursor: page.rows.first().map(&cursor),
         end_cursor: page.rows.last().map(&cursor),
     }
-}
-
-pub struct SessionConnection {
-    pub zone_id: String,
-    pub owner: Owner,
-    pub owner_id: String,
-    /// For descendants: the owner is the root of its tree.
-    pub owner_is_root: bool,
-    pub args: Arc<ListArgs>,
-    /// Both the page and `totalCount` are selected and one statement can
-    /// answer both (see [`ListArgs::counts_in_page`]).
-    pub count_in_page: bool,
 }
 
 /// A session in a page, with the cursor that marks its position.
@@ -69,6 +59,40 @@ fn session_cursor(order: Ordering, row: &SessionRow) -> String {
 }
 
 impl SessionConnection {
+    /// The connection `arguments` ask for, or an error for bad arguments
+    /// (and for a zone list outside the caller's zones).
+    pub fn of(
+        ctx: &Context<'_>,
+        list: SessionList<'_>,
+        arguments: SessionListArguments,
+    ) -> async_graphql::Result<SessionConnection> {
+        let state = state(ctx)?;
+        if list.owner == Owner::Zone {
+            fail(state, state.require_zone(list.zone_id))?;
+        }
+        let args = fail(state, arguments.validate())?;
+        Ok(SessionConnection::with_args(ctx, list, args))
+    }
+
+    /// The connection of validated `args`. Nothing loads until one of its
+    /// fields is resolved.
+    pub fn with_args(ctx: &Context<'_>, list: SessionList<'_>, args: ListArgs) -> Self {
+        let selection = ctx.look_ahead();
+        let count_in_page = args.counts_in_page(list.owner)
+            && selection.field("totalCount").exists()
+            && ["nodes", "edges", "pageInfo"]
+                .iter()
+                .any(|field| selection.field(field).exists());
+        SessionConnection {
+            zone_id: list.zone_id.to_owned(),
+            owner: list.owner,
+            owner_id: list.owner_id.to_owned(),
+            owner_is_root: list.owner_is_root,
+            args: Arc::new(args),
+            count_in_page,
+        }
+    }
+
     async fn load_page(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<SessionPage>> {
         let state = state(ctx)?;
         let key = SessionPageKey {
@@ -79,7 +103,12 @@ impl SessionConnection {
             with_total: self.count_in_page,
             owner_is_root: self.owner_is_root,
         };
-        let page = state.loader.load_one(key).await.map_err(Into::into);
+        let page = state
+            .loaders
+            .session_pages
+            .load_one(key)
+            .await
+            .map_err(Into::into);
         Ok(fail(state, page)?.unwrap_or_else(|| {
             Arc::new(SessionPage {
                 page: Page {
@@ -145,68 +174,12 @@ impl SessionConnection {
             criteria: Arc::new(self.args.criteria.clone()),
             owner_is_root: self.owner_is_root,
         };
-        let count = state.loader.load_one(key).await.map_err(Into::into);
+        let count = state
+            .loaders
+            .session_counts
+            .load_one(key)
+            .await
+            .map_err(Into::into);
         Ok(fail(state, count)?.unwrap_or(0))
     }
 }
-
-/// A connection over a root list of applications, users or user agents:
-/// the page is fetched by the root field; `totalCount` runs its count only
-/// when selected.
-macro_rules! plain_connection {
-    ($connection:ident, $edge:ident, $node:ty, $what:literal) => {
-        #[doc = concat!("A page of ", $what, ".")]
-        #[derive(SimpleObject)]
-        #[graphql(complex)]
-        pub struct $connection {
-            #[doc = concat!("The ", $what, " of this page with their cursors.")]
-            pub edges: Vec<$edge>,
-            #[doc = concat!("The ", $what, " of this page.")]
-            pub nodes: Vec<$node>,
-            /// Pagination details of this page.
-            pub page_info: PageInfo,
-            #[graphql(skip)]
-            pub count: super::query::CountQuery,
-        }
-
-        #[ComplexObject]
-        impl $connection {
-            #[doc = concat!("How many ", $what, " the whole list holds, whatever the cursor.")]
-            async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-                self.count.run(ctx).await
-            }
-        }
-
-        #[doc = concat!("One of the ", $what, " in a page, with the cursor that marks its position.")]
-        #[derive(SimpleObject)]
-        pub struct $edge {
-            /// Marks this item's position; pass it as `after` or `before`.
-            pub cursor: String,
-            /// The item.
-            pub node: $node,
-        }
-
-        impl $connection {
-            pub fn new(page: Page<(String, $node)>, count: super::query::CountQuery) -> Self {
-                let info = PageInfo {
-                    has_next_page: page.has_next_page,
-                    has_previous_page: page.has_previous_page,
-                    start_cursor: page.rows.first().map(|(c, _)| c.clone()),
-                    end_cursor: page.rows.last().map(|(c, _)| c.clone()),
-                };
-                let nodes = page.rows.iter().map(|(_, node)| node.clone()).collect();
-                let edges = page.rows.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect();
-                $connection { edges, nodes, page_info: info, count }
-            }
-        }
-    };
-}
-
-plain_connection!(
-    ApplicationConnection,
-    ApplicationEdge,
-    Application,
-    "applications"
-);
-plain_connection!(UserConnection, UserEdge, User, "users");
-plain_connection!(UserAgentConnection, UserAgentEdge, UserAgent, "user agents");

@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::decode::by_position;
 use crate::entities::enums::{SessionType, StoredStatus};
-use crate::entities::session;
 
-/// The fields mirror [`session::Model`]; see there for their meaning.
+/// The fields mirror [`crate::entities::session::Model`]; see there for their meaning.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
     pub zone_id: String,
@@ -50,36 +50,7 @@ impl SessionRow {
     }
 }
 
-/// For the few rows read through SeaORM's models (lookups by id,
-/// mutations), which are not worth a statement of their own.
-impl From<session::Model> for SessionRow {
-    fn from(row: session::Model) -> Self {
-        SessionRow {
-            zone_id: row.zone_id,
-            id: row.id,
-            session_type: row.session_type,
-            status: row.status,
-            organization_id: row.organization_id,
-            application_id: row.application_id,
-            user_id: row.user_id,
-            user_agent_id: row.user_agent_id,
-            parent_id: row.parent_id,
-            root_id: row.root_id,
-            depth: row.depth,
-            authenticated_at: row.authenticated_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            expires_at: row.expires_at,
-            issuer: row.issuer,
-            subject: row.subject,
-            provider_id: row.provider_id,
-            metadata_name: row.metadata_name,
-            session_data: row.session_data.map(|claims| claims.to_string()),
-        }
-    }
-}
-
-crate::by_position!(SessionRow {
+by_position!(SessionRow {
     zone_id,
     id,
     session_type,

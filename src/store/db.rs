@@ -8,6 +8,7 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sessiongraph_migrations::{Migrator, MigratorTrait};
+use tokio::sync::watch;
 
 /// The embedded default: a SQLite file next to where the binary runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://sessiongraph.db?mode=rwc";
@@ -177,5 +178,45 @@ pub fn is_unavailable(error: &DbErr) -> bool {
             }
         }),
         _ => false,
+    }
+}
+
+/// Where preparing the database (migrations, demo data) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preparing {
+    /// Migrating, or waiting for the database to answer.
+    Pending,
+    Ready,
+    /// Failed in a way retrying cannot fix; the server stops.
+    Failed(String),
+}
+
+/// A view of [`Preparing`] that request handlers and tests share.
+#[derive(Debug, Clone)]
+pub struct DatabaseState(watch::Receiver<Preparing>);
+
+impl DatabaseState {
+    /// A state, pending, and the sender that reports on it.
+    pub fn channel() -> (watch::Sender<Preparing>, DatabaseState) {
+        let (preparing, watch) = watch::channel(Preparing::Pending);
+        (preparing, DatabaseState(watch))
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.0.borrow() == Preparing::Ready
+    }
+
+    /// Waits until the database is ready, or the reason it never will be.
+    pub async fn ready(&self) -> Result<(), String> {
+        let mut watch = self.0.clone();
+        let outcome = watch
+            .wait_for(|state| *state != Preparing::Pending)
+            .await
+            .map_err(|_| "the server stopped preparing the database".to_owned())?
+            .clone();
+        match outcome {
+            Preparing::Failed(reason) => Err(reason),
+            _ => Ok(()),
+        }
     }
 }

@@ -15,12 +15,12 @@ use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::fmt;
 
-use super::pagination::MAX_PAGE;
 use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection,
-};
+use async_graphql::parser::types::{ExecutableDocument, Field, OperationDefinition, Selection};
 use async_graphql::{Name, Value, Variables};
+
+use super::operation::selected_operation;
+use crate::store::keyset::MAX_PAGE;
 
 /// The limits a document must keep within; each is inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +211,7 @@ pub fn check(
     variables: &Variables,
     limits: &Limits,
 ) -> Result<Measured, LimitExceeded> {
-    let Some(operation) = operation(document, operation_name) else {
+    let Some(operation) = selected_operation(document, operation_name) else {
         return Ok(Measured::default());
     };
     Walk {
@@ -234,26 +234,6 @@ pub fn check(
             .collect(),
     }
     .run()
-}
-
-/// The operation async-graphql would pick, by the same rules.
-fn operation<'a>(
-    document: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(operation), None) => operation,
-        (DocumentOperations::Single(_), Some(_)) => return None,
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-        (DocumentOperations::Multiple(operations), None) => {
-            let mut all = operations.values();
-            match (all.next(), all.next()) {
-                (Some(only), None) => only,
-                _ => return None,
-            }
-        }
-    };
-    Some(&operation.node)
 }
 
 enum Kind<'a> {

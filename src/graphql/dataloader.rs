@@ -1,9 +1,9 @@
-//! Per-request batching: the keys one kind of field asks for collect in a
-//! [`Batcher`] and load together, as one statement, once the request has
-//! nothing left to do but wait, which is when every sibling resolver of a
-//! level has queued its key. A time window (async-graphql's default is 1 ms) would add latency to
-//! every level and still split batches whenever resolving a level takes
-//! longer than it.
+//! The dataloader: the keys one kind of field asks for collect in a
+//! [`DataLoader`] and load together, through its [`Loader`], once the
+//! request has nothing left to do but wait, which is when every sibling
+//! resolver of a level has queued its key. A time window (async-graphql's
+//! own `DataLoader` waits 1 ms) would add latency to every level and still
+//! split batches whenever resolving a level takes longer than it.
 //!
 //! Each batch runs as its own task, so the batches of one level (users,
 //! applications, user agents, parents) decode their rows on both cores at
@@ -20,20 +20,21 @@ use std::task::{Context, Poll, Wake, Waker};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{Notify, watch};
 
-use super::loader::LoadError;
-
 /// At most this many keys go into one statement: well under both
 /// databases' bind-parameter limits.
 const MAX_KEYS_PER_STATEMENT: usize = 1000;
 
-/// Loads one kind of key, many at a time.
-pub trait Load<K>: Send + Sync + 'static {
+/// Loads one kind of key, many at a time. A batch's failure answers every
+/// key of it, so the error is shared and keeps its class.
+pub trait Loader: Send + Sync + 'static {
+    type Key: Hash + Eq + Clone + Send + Sync + 'static;
     type Value: Clone + Send + Sync + 'static;
+    type Error: Clone + Send + Sync + 'static;
 
     fn load(
         &self,
-        keys: &[K],
-    ) -> impl Future<Output = Result<FxHashMap<K, Self::Value>, LoadError>> + Send;
+        keys: &[Self::Key],
+    ) -> impl Future<Output = Result<FxHashMap<Self::Key, Self::Value>, Self::Error>> + Send;
 }
 
 /// Announces each time the request goes idle; batches wait for it.
@@ -48,31 +49,30 @@ impl Default for IdleSignal {
 
 /// Collects the keys one kind of field asks for and loads them together.
 /// Built per request: nothing is shared or cached across requests.
-pub struct Batcher<K, L: Load<K>> {
+pub struct DataLoader<L: Loader> {
     loader: Arc<L>,
     idle: IdleSignal,
-    pending: Arc<Mutex<Pending<K, L::Value>>>,
+    pending: Arc<Mutex<Pending<L>>>,
 }
 
-struct Pending<K, V> {
-    keys: FxHashSet<K>,
-    batch: Option<Arc<Batch<K, V>>>,
+struct Pending<L: Loader> {
+    keys: FxHashSet<L::Key>,
+    batch: Option<Arc<Batch<L>>>,
 }
+
+/// What loading a batch gave: a value per key found, or the batch's error.
+type Outcome<L> = Result<FxHashMap<<L as Loader>::Key, <L as Loader>::Value>, <L as Loader>::Error>;
 
 /// One statement's worth of keys, and its outcome once loaded.
-struct Batch<K, V> {
-    outcome: OnceLock<Result<FxHashMap<K, V>, LoadError>>,
+struct Batch<L: Loader> {
+    outcome: OnceLock<Outcome<L>>,
     loaded: Notify,
 }
 
-impl<K, L> Batcher<K, L>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    L: Load<K>,
-{
-    pub fn new(loader: Arc<L>, idle: IdleSignal) -> Self {
-        Batcher {
-            loader,
+impl<L: Loader> DataLoader<L> {
+    pub fn new(loader: L, idle: IdleSignal) -> Self {
+        DataLoader {
+            loader: Arc::new(loader),
             idle,
             pending: Arc::new(Mutex::new(Pending {
                 keys: FxHashSet::default(),
@@ -84,7 +84,7 @@ where
     /// The value for `key`, `None` when nothing was found for it. The key
     /// joins the batch being collected; the first key of a batch schedules
     /// its load for when the request next goes idle.
-    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, LoadError> {
+    pub async fn load_one(&self, key: L::Key) -> Result<Option<L::Value>, L::Error> {
         let batch = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             pending.keys.insert(key.clone());
@@ -119,7 +119,7 @@ where
 
     /// Runs the batch as its own task once the request is idle: every
     /// sibling resolver of a level has queued its key by then.
-    fn schedule(&self, batch: Arc<Batch<K, L::Value>>) {
+    fn schedule(&self, batch: Arc<Batch<L>>) {
         let mut became_idle = self.idle.0.subscribe();
         let loader = self.loader.clone();
         let pending = self.pending.clone();
@@ -129,7 +129,7 @@ where
             if became_idle.changed().await.is_err() {
                 return;
             }
-            let keys: Vec<K> = {
+            let keys: Vec<L::Key> = {
                 let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
                 pending.batch = None;
                 pending.keys.drain().collect()

@@ -1,5 +1,12 @@
 //! Shared test fixtures: a fresh database per test on SQLite and, when
-//! `TEST_DATABASE_URL` is set, on PostgreSQL; the real binary; a real server.
+//! `TEST_DATABASE_URL` is set, on PostgreSQL (dropped when the test ends);
+//! the real binary; a real server; the bad-input [`probe`].
+//!
+//! `TEST_LOG=<filter>` (a `RUST_LOG` filter such as `debug` or
+//! `sessiongraph=debug`) shows the servers' logs: an in-process server's
+//! through the test's output, a server process's when it stops.
+
+pub mod probe;
 
 use std::path::Path;
 use std::process::Output;
@@ -15,19 +22,74 @@ pub enum Backend {
     Postgres,
 }
 
-/// One test's own database, created empty (not even migrated).
+/// One test's own database, created empty (not even migrated), and gone
+/// when dropped.
 pub struct TestDb {
     pub url: String,
     #[allow(dead_code)] // for tests that differ by backend
     pub backend: Backend,
     // Keeps the SQLite file's directory alive for the test's duration.
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL server's URL and this database's name on it.
+    postgres: Option<(String, String)>,
+}
+
+/// The `RUST_LOG` filter for servers under test: `TEST_LOG`'s, or warnings.
+pub fn log_filter() -> String {
+    std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned())
+}
+
+/// Logs of in-process servers go to the test's output when `TEST_LOG` is set.
+fn init_test_log() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+impl Drop for TestDb {
+    /// Drops a PostgreSQL database with the test (`WITH (FORCE)` closes the
+    /// connections a server still holds), on a thread of its own because
+    /// `Drop` cannot wait on the test's runtime.
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = sea_orm::Database::connect(admin_url.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let outcome = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                admin.close().await.ok();
+                outcome
+            })
+        })
+        .join();
+        if let Ok(Err(error)) | Err(error) = dropped.map_err(|_| "panicked".to_owned()) {
+            eprintln!("could not drop a test database: {error}");
+        }
+    }
 }
 
 impl TestDb {
     /// A fresh database, or `None` for PostgreSQL when `TEST_DATABASE_URL`
     /// is not set (the test then says so and passes vacuously).
     pub async fn new(backend: Backend) -> Option<TestDb> {
+        init_test_log();
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -36,6 +98,7 @@ impl TestDb {
                     url,
                     backend,
                     _dir: Some(dir),
+                    postgres: None,
                 })
             }
             Backend::Postgres => {
@@ -60,20 +123,23 @@ impl TestDb {
                     url: format!("{base}/{name}"),
                     backend,
                     _dir: None,
+                    postgres: Some((admin_url.clone(), name)),
                 })
             }
         }
     }
 
     pub async fn connect(&self) -> DatabaseConnection {
-        sessiongraph::db::connect(&self.url)
+        sessiongraph::store::db::connect(&self.url)
             .await
             .expect("connect to test database")
     }
 
     pub async fn migrated(&self) -> DatabaseConnection {
         let db = self.connect().await;
-        sessiongraph::db::migrate(&db).await.expect("migrate");
+        sessiongraph::store::db::migrate(&db)
+            .await
+            .expect("migrate");
         db
     }
 }
@@ -124,7 +190,7 @@ pub async fn sessiongraph(db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> O
     command
         .args(args)
         .env("DATABASE_URL", &db.url)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", log_filter())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -161,7 +227,8 @@ pub fn stdout(output: &Output) -> String {
 
 /// The example document that ships with DATASET.md.
 pub fn example_document() -> Value {
-    serde_json::from_str(include_str!("../fixtures/example_dataset.json")).expect("example fixture")
+    serde_json::from_str(include_str!("../../fixtures/example_dataset.json"))
+        .expect("example fixture")
 }
 
 /// Everything stored, as dataset records ordered by id: two snapshots are

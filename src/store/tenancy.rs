@@ -1,8 +1,6 @@
-//! Where the caller's [`Access`] becomes SQL: every statement the gateway
-//! issues passes through one of these, so no relation, lookup or mutation
-//! can reach a zone or organization outside the caller's token.
-
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
+//! Where the caller's [`Access`] becomes SQL: every statement the store
+//! issues for a request passes through these, so no relation, lookup or
+//! mutation can reach a zone or organization outside the caller's token.
 
 use super::sql::Sql;
 use crate::auth::Access;
@@ -39,27 +37,4 @@ pub fn push_organization(sql: &mut Sql, access: &Access, column: OrganizationCol
                 .push(")");
         }
     }
-}
-
-/// The same two predicates for a SeaORM query.
-pub fn restrict<E: EntityTrait>(
-    select: Select<E>,
-    access: &Access,
-    zone: impl ColumnTrait,
-    organization: impl ColumnTrait,
-    column: OrganizationColumn,
-) -> Select<E> {
-    let mut select = select;
-    if let Some(zones) = access.zones() {
-        select = select.filter(zone.is_in(zones.iter().cloned()));
-    }
-    if let Some(organization_id) = access.organization_id() {
-        select = select.filter(match column {
-            OrganizationColumn::Required => Condition::all().add(organization.eq(organization_id)),
-            OrganizationColumn::Nullable => Condition::any()
-                .add(organization.is_null())
-                .add(organization.eq(organization_id)),
-        });
-    }
-    select
 }

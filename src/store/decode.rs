@@ -1,30 +1,34 @@
-//! Reading rows by column position. The gateway's statements select each
+//! Reading rows by column position. The store's statements select each
 //! table's columns in model order ([`columns`]), so a row is decoded by index,
 //! straight from sqlx's row. SeaORM's `FromQueryResult` looks every value up
 //! by name, building a column-name string per value first (16% of a nested
 //! query's CPU), and its by-index path still formats a string per NULL.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sqlx::error::BoxDynError;
-use sea_orm::sqlx::{self, Database, Decode, Row, Type};
-use sea_orm::{DbErr, EntityTrait, Iterable, QueryResult};
+use sea_orm::sqlx::{self, Database, Decode, Row, Type, ValueRef};
+use sea_orm::{DbErr, QueryResult};
 
-use super::enums::{OwnerType, SessionType, StoredStatus};
-use super::{application, user, user_agent};
+use crate::entities::enums::{OwnerType, SessionType, StoredStatus};
+use crate::entities::{application, user, user_agent};
 
 /// A model that can be read from the row's first columns, in model order.
 pub trait ByPosition: Sized {
     /// How many columns the model takes; a statement's extra columns follow.
     const COLUMNS: usize;
 
-    fn from_pg(row: &sqlx::postgres::PgRow) -> Result<Self, DbErr>;
+    /// `selected` has a bit per column (see [`super::Projection::mask`]):
+    /// columns without one were left out of the statement and read as
+    /// their type's default, which no field of the request reads.
+    fn from_pg(row: &sqlx::postgres::PgRow, selected: u32) -> Result<Self, DbErr>;
 
-    fn from_sqlite(row: &sqlx::sqlite::SqliteRow) -> Result<Self, DbErr>;
+    fn from_sqlite(row: &sqlx::sqlite::SqliteRow, selected: u32) -> Result<Self, DbErr>;
 
-    fn from_row(result: &QueryResult) -> Result<Self, DbErr> {
+    fn from_row(result: &QueryResult, selected: u32) -> Result<Self, DbErr> {
         if let Some(row) = result.try_as_pg_row() {
-            Self::from_pg(row)
+            Self::from_pg(row, selected)
         } else if let Some(row) = result.try_as_sqlite_row() {
-            Self::from_sqlite(row)
+            Self::from_sqlite(row, selected)
         } else {
             Err(DbErr::Type(
                 "rows come from PostgreSQL or SQLite only".into(),
@@ -33,21 +37,62 @@ pub trait ByPosition: Sized {
     }
 }
 
-/// The value at `index`. The statement fixes each column's type, so sqlx's
-/// per-value type check is skipped; a mismatch still fails to decode.
-///
-/// `NULL` reads as the type's default: it is how a statement leaves out a
-/// column the request never reads (see `graphql::projection`). Columns
-/// that are `NOT NULL` in the schema are never `NULL` otherwise.
-pub fn cell<'r, R, T>(row: &'r R, index: usize) -> Result<T, DbErr>
+/// How a selected column's SQL `NULL` reads: as `None` for an `Option`
+/// field; for every other field the schema says `NOT NULL`, so a `NULL` is
+/// a damaged row or a wrong statement and fails the read rather than
+/// showing a made-up value (1970-01-01, `""`, `false`).
+pub trait FromNull: Sized {
+    fn from_null(index: usize) -> Result<Self, DbErr>;
+}
+
+impl<T> FromNull for Option<T> {
+    fn from_null(_: usize) -> Result<Self, DbErr> {
+        Ok(None)
+    }
+}
+
+macro_rules! not_null {
+    ($($ty:ty),* $(,)?) => {
+        $(impl FromNull for $ty {
+            fn from_null(index: usize) -> Result<Self, DbErr> {
+                Err(DbErr::Type(format!(
+                    "column {index} is NULL, but the schema declares it NOT NULL"
+                )))
+            }
+        })*
+    };
+}
+
+not_null!(
+    String,
+    i32,
+    bool,
+    DateTime<Utc>,
+    SessionType,
+    StoredStatus,
+    OwnerType
+);
+
+/// The value at `index`, or the type's default when the statement left the
+/// column out (its bit in `selected` is clear). The statement fixes each
+/// column's type, so sqlx's per-value type check is skipped; a mismatch
+/// still fails to decode.
+pub fn cell<'r, R, T>(row: &'r R, index: usize, selected: u32) -> Result<T, DbErr>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
-    T: Decode<'r, R::Database> + Default,
+    T: Decode<'r, R::Database> + Default + FromNull,
 {
-    row.try_get_unchecked::<Option<T>, _>(index)
-        .map(Option::unwrap_or_default)
-        .map_err(|error| DbErr::Type(format!("column {index}: {error}")))
+    if selected & (1 << index) == 0 {
+        return Ok(T::default());
+    }
+    let value = row
+        .try_get_raw(index)
+        .map_err(|error| DbErr::Type(format!("column {index}: {error}")))?;
+    if value.is_null() {
+        return T::from_null(index);
+    }
+    T::decode(value).map_err(|error| DbErr::Type(format!("column {index}: {error}")))
 }
 
 /// The string-valued enums decode from their stored text.
@@ -84,10 +129,11 @@ text_enum!(SessionType { "user" => User, "application" => Application });
 text_enum!(StoredStatus { "active" => Active, "expired" => Expired, "revoked" => Revoked });
 text_enum!(OwnerType { "platform" => Platform, "customer" => Customer });
 
-/// `zone_id, id, ...`: an entity's columns in model order, for statements
-/// written by hand that [`ByPosition`] decodes.
-pub fn columns<E: EntityTrait>() -> String {
-    use sea_orm::IdenStatic;
+/// `zone_id, id, ...`: an entity's columns in model order, which the
+/// statements' select lists follow.
+#[cfg(test)]
+pub fn columns<E: sea_orm::EntityTrait>() -> String {
+    use sea_orm::{IdenStatic, Iterable};
     E::Column::iter()
         .map(|column| column.as_str())
         .collect::<Vec<_>>()
@@ -96,32 +142,35 @@ pub fn columns<E: EntityTrait>() -> String {
 
 /// Implements [`ByPosition`] for a struct whose fields are listed in
 /// column order.
-#[macro_export]
 macro_rules! by_position {
     ($model:path { $($field:ident),* $(,)? }) => {
-        impl $crate::entities::by_position::ByPosition for $model {
+        impl $crate::store::decode::ByPosition for $model {
             const COLUMNS: usize = [$(stringify!($field)),*].len();
 
             fn from_pg(
                 row: &sea_orm::sqlx::postgres::PgRow,
+                selected: u32,
             ) -> Result<Self, sea_orm::DbErr> {
                 let mut index = 0..;
                 Ok(Self {
-                    $($field: $crate::entities::by_position::cell(
+                    $($field: $crate::store::decode::cell(
                         row,
                         index.next().unwrap_or_default(),
+                        selected,
                     )?,)*
                 })
             }
 
             fn from_sqlite(
                 row: &sea_orm::sqlx::sqlite::SqliteRow,
+                selected: u32,
             ) -> Result<Self, sea_orm::DbErr> {
                 let mut index = 0..;
                 Ok(Self {
-                    $($field: $crate::entities::by_position::cell(
+                    $($field: $crate::store::decode::cell(
                         row,
                         index.next().unwrap_or_default(),
+                        selected,
                     )?,)*
                 })
             }
@@ -135,6 +184,8 @@ macro_rules! by_position {
         }
     };
 }
+
+pub(crate) use by_position;
 
 by_position!(user::Model {
     zone_id,
@@ -181,13 +232,13 @@ by_position!(user_agent::Model {
 mod tests {
     use super::*;
     use crate::entities::session;
-    use crate::graphql::session_row::SessionRow;
+    use crate::store::SessionRow;
 
     /// The decoders read fields in the order `Entity::find()` and
     /// [`columns`] select them.
     #[test]
     fn field_order_is_column_order() {
-        fn column_names<E: EntityTrait>() -> Vec<String> {
+        fn column_names<E: sea_orm::EntityTrait>() -> Vec<String> {
             columns::<E>().split(", ").map(str::to_owned).collect()
         }
         assert_eq!(SessionRow::field_order(), column_names::<session::Entity>());

@@ -1,0 +1,327 @@
+//! Admission: what every request passes before it runs, whatever the
+//! transport. [`Admission::admit`] turns a raw request (query text or a
+//! persisted query's hash, variables, operation name) and its caller into
+//! an [`Admitted`] operation, within every limit and allowed by the
+//! caller's token, or a [`Refusal`].
+//!
+//! In order: persisted queries ([`persisted_queries`]), the screen of the
+//! raw text ([`screening`]), the database's readiness, the parsed document
+//! ([`documents`]) checked for introspection and fragment cycles, its size
+//! ([`limits`]), the caller's cost budget ([`rate_limit`]), a slot among
+//! the requests executing at once, and last the token's scope for the
+//! operation ([`operation`] picks it).
+
+pub mod documents;
+pub mod limits;
+pub mod operation;
+pub mod persisted_queries;
+pub mod rate_limit;
+mod refusal;
+pub mod screening;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
+use crate::store::db::DatabaseState;
+use documents::ParsedDocuments;
+use limits::Limits;
+use operation::{may_mutate, omitted_variable_defaults, selected_operation};
+use persisted_queries::{PersistedQueries, PersistedQueryError};
+use rate_limit::{CostRateLimiter, RateLimitSettings};
+pub use refusal::{Refusal, RefusalKind};
+
+/// What one request may ask for; each is a flag (see `cli.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Depth, cost, aliases and root fields of the document.
+    pub query: Limits,
+    /// Length of the query text.
+    pub max_query_bytes: usize,
+    /// Length of a POST body.
+    pub max_body_bytes: usize,
+    /// Wall time of one request, from parsing to the last resolver.
+    pub timeout: Duration,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            query: Limits::default(),
+            max_query_bytes: 64 * 1024,
+            max_body_bytes: 1024 * 1024,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How admission is configured (see `ServerConfig`).
+pub struct AdmissionSettings {
+    pub limits: RequestLimits,
+    /// Serve `__schema`/`__type` (see `--disable-introspection`).
+    pub introspection: bool,
+    /// Per-caller cost budget; `None` is unlimited.
+    pub rate_limit: Option<RateLimitSettings>,
+    /// GraphQL requests executed at once (see `--max-concurrent-requests`).
+    pub max_concurrent_requests: usize,
+    /// Token verification; `None` runs open.
+    pub authenticator: Option<Arc<Authenticator>>,
+}
+
+/// Whether the transport lets the request change data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutations {
+    Allowed,
+    /// GET must not change data.
+    Refused,
+}
+
+/// An operation that may run: its request (the document parsed, omitted
+/// variable defaults filled in), its caller, and its execution slot, held
+/// until it is dropped.
+pub struct Admitted {
+    pub request: async_graphql::Request,
+    pub access: Arc<Access>,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+pub struct Admission {
+    limits: RequestLimits,
+    introspection: bool,
+    persisted_queries: PersistedQueries,
+    parsed_documents: ParsedDocuments,
+    rate_limiter: Option<Arc<CostRateLimiter>>,
+    /// Permits to execute; bounds the memory and database connections that
+    /// requests in flight hold.
+    execution_slots: Arc<Semaphore>,
+    authenticator: Option<Arc<Authenticator>>,
+    /// Until the database is migrated, requests are refused as not ready.
+    database: DatabaseState,
+}
+
+impl Admission {
+    pub fn new(settings: AdmissionSettings, database: DatabaseState) -> Self {
+        Admission {
+            limits: settings.limits,
+            introspection: settings.introspection,
+            persisted_queries: PersistedQueries::default(),
+            parsed_documents: ParsedDocuments::default(),
+            rate_limiter: settings.rate_limit.map(CostRateLimiter::new),
+            execution_slots: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
+            authenticator: settings.authenticator,
+            database,
+        }
+    }
+
+    pub fn limits(&self) -> &RequestLimits {
+        &self.limits
+    }
+
+    /// The caller of a request, from its `Authorization` value (an HTTP
+    /// header, or the `connection_init` payload of a socket); everyone is
+    /// unrestricted in open mode.
+    pub fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Arc<Access>, Refusal> {
+        let Some(authenticator) = &self.authenticator else {
+            return Ok(Arc::new(Access::unrestricted()));
+        };
+        authenticator
+            .authenticate(authorization)
+            .map(Arc::new)
+            .map_err(|error: AuthError| {
+                Refusal::new(
+                    RefusalKind::Unauthenticated {
+                        challenge: error.challenge(),
+                    },
+                    error.to_string(),
+                )
+            })
+    }
+
+    /// Admits `request` for `access`, or says why not.
+    pub async fn admit(
+        &self,
+        mut request: async_graphql::Request,
+        access: Arc<Access>,
+        mutations: Mutations,
+    ) -> Result<Admitted, Refusal> {
+        self.persisted_queries
+            .resolve(&mut request)
+            .map_err(persisted_query_refusal)?;
+        screen(&self.limits, &request)?;
+        if mutations == Mutations::Refused {
+            let operation_name = request.operation_name.clone();
+            // A document that does not parse is reported when it runs.
+            if let Ok(document) = self.parsed_documents.parse(&mut request)
+                && may_mutate(document, operation_name.as_deref())
+            {
+                return Err(Refusal::new(
+                    RefusalKind::MutationNotAllowed,
+                    "mutations are only accepted with POST",
+                ));
+            }
+        }
+        if !self.database.is_ready() {
+            return Err(Refusal::new(
+                RefusalKind::NotReady,
+                "the database is not ready yet (unreachable or migrating); try again",
+            ));
+        }
+        let cost = self.measure(&mut request)?;
+        if let Some(limiter) = &self.rate_limiter {
+            let caller = access.subject().unwrap_or("anonymous");
+            if let Err(limited) = limiter.check(caller, cost) {
+                let retry_after_seconds = limited.retry_after.as_secs().max(1);
+                return Err(Refusal::new(
+                    RefusalKind::RateLimited {
+                        retry_after_seconds,
+                    },
+                    limited.to_string(),
+                )
+                .with_details(json!({ "limit": "rateLimit", "cost": limited.cost, "retryAfterSeconds": retry_after_seconds })));
+            }
+        }
+        // The semaphore is never closed, so acquiring only waits.
+        let slot = self.execution_slots.clone().acquire_owned().await.ok();
+        authorise(&mut request, &access)?;
+        Ok(Admitted {
+            request,
+            access,
+            _slot: slot,
+        })
+    }
+
+    /// Parses the document (or takes it from the cache) and checks it
+    /// before validation, so a hostile document costs its parse and this
+    /// walk, never a validation or an execution; returns its cost. A
+    /// document that does not parse is left for execution to report.
+    fn measure(&self, request: &mut async_graphql::Request) -> Result<u64, Refusal> {
+        // Moved out and back rather than cloned: the parsed document
+        // borrows the request while the walk reads the variables.
+        let operation_name = request.operation_name.take();
+        let variables = std::mem::take(&mut request.variables);
+        let measured = match self.parsed_documents.parse(request) {
+            Ok(document) if !self.introspection && screening::selects_introspection(document) => {
+                Err(Refusal::new(
+                    RefusalKind::Invalid,
+                    "introspection (`__schema`, `__type`) is disabled on this server (--disable-introspection)",
+                ))
+            }
+            Ok(document) => match screening::fragment_cycle(document) {
+                Some(cycle) => Err(Refusal::new(
+                    RefusalKind::Invalid,
+                    format!("fragments must not spread themselves: {cycle}"),
+                )),
+                None => limits::check(
+                    document,
+                    operation_name.as_deref(),
+                    &variables,
+                    &self.limits.query,
+                )
+                .map(|measured| measured.cost)
+                .map_err(|exceeded| {
+                    Refusal::new(RefusalKind::OverLimit, exceeded.to_string()).with_details(
+                        json!({ "limit": exceeded.limit.name(), "maximum": exceeded.maximum, "actual": exceeded.actual }),
+                    )
+                }),
+            },
+            Err(_) => Ok(0),
+        };
+        request.operation_name = operation_name;
+        request.variables = variables;
+        measured
+    }
+}
+
+/// The token's scope must allow the operation: reading for queries and
+/// subscriptions, writing for mutations. Fills in the defaults of omitted
+/// variables, which the engine would not apply to directives.
+fn authorise(request: &mut async_graphql::Request, access: &Access) -> Result<(), Refusal> {
+    let operation_name = request.operation_name.clone();
+    let mut variables = std::mem::take(&mut request.variables);
+    let mut outcome = Ok(());
+    if let Ok(document) = request.parsed_query()
+        && let Some(operation) = selected_operation(document, operation_name.as_deref())
+    {
+        let required = match operation.ty {
+            OperationType::Mutation if !access.may_write() => Some(WRITE_SCOPE),
+            OperationType::Query | OperationType::Subscription if !access.may_read() => {
+                Some(READ_SCOPE)
+            }
+            _ => None,
+        };
+        match required {
+            Some(scope) => {
+                outcome = Err(Refusal::new(
+                    RefusalKind::Forbidden,
+                    format!("the token's scope lacks `{scope}`"),
+                ));
+            }
+            None => {
+                let defaults = omitted_variable_defaults(operation, &variables);
+                variables.extend(defaults);
+            }
+        }
+    }
+    request.variables = variables;
+    outcome
+}
+
+fn persisted_query_refusal(error: PersistedQueryError) -> Refusal {
+    let kind = match error {
+        PersistedQueryError::NotFound => RefusalKind::PersistedQueryNotFound,
+        _ => RefusalKind::Malformed,
+    };
+    Refusal::new(kind, error.to_string())
+}
+
+/// Refuses what must not reach the parser: no query at all, a query over
+/// the size limit or nested deep enough to exhaust the parser's stack, and
+/// NUL characters (no id holds one; PostgreSQL refuses them in text).
+fn screen(limits: &RequestLimits, request: &async_graphql::Request) -> Result<(), Refusal> {
+    let query = &request.query;
+    if query.trim().is_empty() {
+        return Err(Refusal::new(
+            RefusalKind::Malformed,
+            "the request has no `query`: send the GraphQL document to run (or a persisted query's hash)",
+        ));
+    }
+    if query.contains('\0') {
+        return Err(Refusal::new(
+            RefusalKind::ParseFailed,
+            "the query text holds a NUL character (U+0000), which GraphQL source text cannot contain",
+        ));
+    }
+    if query.len() > limits.max_query_bytes {
+        return Err(Refusal::new(
+            RefusalKind::OverLimit,
+            format!(
+                "the query text is {} bytes, above the limit of {} bytes (--max-query-bytes)",
+                query.len(),
+                limits.max_query_bytes
+            ),
+        )
+        .with_details(json!({ "limit": "queryBytes", "maximum": limits.max_query_bytes, "actual": query.len() })));
+    }
+    let nesting = screening::bracket_nesting(query, screening::MAX_NESTING);
+    if nesting > screening::MAX_NESTING {
+        return Err(Refusal::new(
+            RefusalKind::OverLimit,
+            format!(
+                "the query nests brackets ({{, [, () at least {nesting} deep, above the limit of {}",
+                screening::MAX_NESTING
+            ),
+        )
+        .with_details(json!({ "limit": "nesting", "maximum": screening::MAX_NESTING, "actual": nesting })));
+    }
+    if screening::holds_nul(query, &request.variables) {
+        return Err(Refusal::new(
+            RefusalKind::Malformed,
+            "the request holds a NUL character (U+0000) in the query or a variable; no id or value can contain one",
+        ));
+    }
+    Ok(())
+}

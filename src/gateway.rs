@@ -1,0 +1,95 @@
+//! What every transport shares: the schema over the database, admission,
+//! and running an admitted operation within the request timeout, a panic
+//! in it answered as that request's failure.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+use crate::admission::{Admission, Admitted, Refusal, RefusalKind};
+use crate::codes::Code;
+use crate::graphql::errors::{RequestId, finish_server_error};
+use crate::graphql::{self, SessionGraphSchema};
+use crate::metrics::Metrics;
+use crate::store::db::DatabaseState;
+
+pub struct Gateway {
+    pub db: DatabaseConnection,
+    pub schema: SessionGraphSchema,
+    pub admission: Admission,
+    pub metrics: Arc<Metrics>,
+    /// Until the database is migrated, `/readyz` answers 503.
+    pub database: DatabaseState,
+}
+
+impl Gateway {
+    /// Runs an admitted operation. Its errors carry their codes and the
+    /// request id; a timeout or a panic is a refusal instead.
+    pub async fn execute(
+        &self,
+        admitted: Admitted,
+        request_id: &RequestId,
+    ) -> Result<async_graphql::Response, Refusal> {
+        let timeout = self.admission.limits().timeout;
+        let started = Instant::now();
+        let Admitted {
+            request, access, ..
+        } = admitted;
+        let run = graphql::execute(
+            &self.schema,
+            self.db.clone(),
+            request,
+            request_id.clone(),
+            access,
+        );
+        let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await;
+        let mut response = match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(panic)) => {
+                log_panic(request_id, panic.as_ref());
+                self.metrics.observe_request(started.elapsed(), true);
+                return Err(internal_error());
+            }
+            Err(_) => {
+                tracing::warn!(request_id = %request_id.0, ?timeout, "request timed out");
+                self.metrics.observe_request(started.elapsed(), true);
+                return Err(Refusal::new(
+                    RefusalKind::TimedOut,
+                    format!(
+                        "the request ran longer than the limit of {} s (--request-timeout) and was cancelled; changes it was making were rolled back",
+                        timeout.as_secs_f64()
+                    ),
+                )
+                .with_details(json!({ "limit": "timeoutSeconds", "maximum": timeout.as_secs_f64() })));
+            }
+        };
+        self.metrics
+            .observe_request(started.elapsed(), !response.errors.is_empty());
+        response.errors = response
+            .errors
+            .into_iter()
+            // Resolver and engine errors were coded inside the schema; what is
+            // left failed before execution (e.g. an unknown operationName).
+            .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
+            .collect();
+        Ok(response)
+    }
+}
+
+pub fn internal_error() -> Refusal {
+    Refusal::new(RefusalKind::Internal, "internal error")
+}
+
+/// Logs a panic that escaped a request, with the request's id.
+pub fn log_panic(request_id: &RequestId, panic: &(dyn std::any::Any + Send)) {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    tracing::error!(request_id = %request_id.0, panic = %message, "a request panicked");
+}

@@ -1,0 +1,202 @@
+//! Records by id and the zone-wide lists of applications, users and user
+//! agents.
+
+use rustc_hash::FxHashMap;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+
+use super::decode::ByPosition;
+use super::keyset::{Ordering, Window, push_keyset_page};
+use super::sql::Sql;
+use super::tenancy::{OrganizationColumn, push_organization, push_zones};
+use super::{Reader, SessionRow, Table};
+use crate::entities::{application, user, user_agent};
+
+/// A table the store reads whole records of, and how its rows are decoded.
+pub trait Record: ByPosition + Send + Sync + 'static {
+    const TABLE: Table;
+}
+
+impl Record for user::Model {
+    const TABLE: Table = Table::Users;
+}
+
+impl Record for application::Model {
+    const TABLE: Table = Table::Applications;
+}
+
+impl Record for user_agent::Model {
+    const TABLE: Table = Table::UserAgents;
+}
+
+impl Record for SessionRow {
+    const TABLE: Table = Table::Sessions;
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Applications => "applications",
+            Table::UserAgents => "user_agents",
+            Table::Sessions => "sessions",
+        }
+    }
+
+    /// Sessions may belong to no organization; then the zone alone decides.
+    fn organization_column(self) -> OrganizationColumn {
+        match self {
+            Table::Sessions => OrganizationColumn::Nullable,
+            _ => OrganizationColumn::Required,
+        }
+    }
+}
+
+/// The `zone_id` and `id` every record starts with.
+pub trait Keyed {
+    fn zone_id(&self) -> &str;
+    fn id(&self) -> &str;
+}
+
+macro_rules! keyed {
+    ($($model:ty),*) => {
+        $(impl Keyed for $model {
+            fn zone_id(&self) -> &str {
+                &self.zone_id
+            }
+            fn id(&self) -> &str {
+                &self.id
+            }
+        })*
+    };
+}
+
+keyed!(
+    user::Model,
+    application::Model,
+    user_agent::Model,
+    SessionRow
+);
+
+/// A record addressed the way every table is keyed: zone first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ZonedId {
+    pub zone_id: String,
+    pub id: String,
+}
+
+impl ZonedId {
+    pub fn new(zone_id: &str, id: &str) -> Self {
+        ZonedId {
+            zone_id: zone_id.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    /// The key of a record.
+    pub fn of(record: &impl Keyed) -> Self {
+        ZonedId::new(record.zone_id(), record.id())
+    }
+}
+
+/// Groups keys by zone so each statement stays within one zone (SPEC §4).
+pub(super) fn ids_by_zone(keys: &[ZonedId]) -> FxHashMap<&str, Vec<String>> {
+    let mut groups: FxHashMap<&str, Vec<String>> = FxHashMap::default();
+    for key in keys {
+        groups.entry(&key.zone_id).or_default().push(key.id.clone());
+    }
+    groups
+}
+
+impl Reader {
+    /// Records by zone and id, within the caller's organization: one
+    /// statement per zone, the statement every batch of a to-one relation
+    /// runs. Keys of zones outside the caller's access find nothing.
+    pub async fn by_zoned_id<R: Record>(&self, keys: &[ZonedId]) -> Result<Vec<R>, DbErr> {
+        let mut found = Vec::with_capacity(keys.len());
+        for (zone_id, ids) in ids_by_zone(keys) {
+            if !self.access.permits_zone(zone_id) {
+                continue;
+            }
+            let mut sql = Sql::new(self.backend());
+            sql.push(&format!(
+                "SELECT {} FROM {} WHERE zone_id = ",
+                self.projection.select_list(R::TABLE),
+                R::TABLE.name()
+            ))
+            .bind(zone_id.to_owned());
+            push_organization(&mut sql, &self.access, R::TABLE.organization_column());
+            sql.push(" AND id IN ").bind_list(ids);
+            found.extend(self.decode_all::<R>(sql, R::TABLE).await?);
+        }
+        Ok(found)
+    }
+
+    /// Records by id in any zone the caller reads (ids are unique across
+    /// zones and kinds, SPEC §2), within the caller's organization: the
+    /// lookups of the root fields.
+    pub async fn by_id<R: Record>(&self, ids: &[String]) -> Result<Vec<R>, DbErr> {
+        let mut sql = Sql::new(self.backend());
+        sql.push(&format!(
+            "SELECT {} FROM {} WHERE id IN ",
+            self.projection.select_list(R::TABLE),
+            R::TABLE.name()
+        ))
+        .bind_list(ids.iter().cloned());
+        push_zones(&mut sql, &self.access);
+        push_organization(&mut sql, &self.access, R::TABLE.organization_column());
+        self.decode_all(sql, R::TABLE).await
+    }
+
+    /// A page of a zone's records, newest first, with one row more than
+    /// the page when another follows.
+    pub async fn newest_first<R: Record>(
+        &self,
+        zone_id: &str,
+        window: &Window,
+    ) -> Result<Vec<R>, DbErr> {
+        let mut sql = Sql::new(self.backend());
+        // The order key makes the rows' cursors, asked for or not.
+        let projection = self.projection.including(R::TABLE, "created_at");
+        let columns = projection.select_list(R::TABLE);
+        // created_at is required for these tables: no unkeyed branch.
+        push_keyset_page(&mut sql, Ordering::default(), window, false, |sql| {
+            sql.push(&format!(
+                "SELECT {columns} FROM {} WHERE zone_id = ",
+                R::TABLE.name()
+            ))
+            .bind(zone_id.to_owned());
+            push_organization(sql, &self.access, R::TABLE.organization_column());
+        });
+        self.decode_with(sql, projection.mask(R::TABLE)).await
+    }
+
+    /// How many records of `table` the caller sees in a zone.
+    pub async fn count_in_zone(&self, table: Table, zone_id: &str) -> Result<i64, DbErr> {
+        #[derive(FromQueryResult)]
+        struct Total {
+            total: i64,
+        }
+        let mut sql = Sql::new(self.backend());
+        sql.push(&format!(
+            "SELECT COUNT(*) AS total FROM {} WHERE zone_id = ",
+            table.name()
+        ))
+        .bind(zone_id.to_owned());
+        push_organization(&mut sql, &self.access, table.organization_column());
+        let total = Total::find_by_statement(sql.build()).one(&self.db).await?;
+        Ok(total.map_or(0, |total| total.total))
+    }
+
+    async fn decode_all<R: ByPosition>(&self, sql: Sql, table: Table) -> Result<Vec<R>, DbErr> {
+        self.decode_with(sql, self.projection.mask(table)).await
+    }
+
+    async fn decode_with<R: ByPosition>(&self, sql: Sql, selected: u32) -> Result<Vec<R>, DbErr> {
+        self.db
+            .query_all_raw(sql.build())
+            .await?
+            .iter()
+            .map(|result| R::from_row(result, selected))
+            .collect()
+    }
+}

@@ -1,0 +1,124 @@
+//! Revoking and deleting session subtrees, each in one transaction.
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+
+use super::db::begin_write;
+use super::decode::ByPosition;
+use super::sql::Sql;
+use super::status::{EffectiveStatus, push_status_is};
+use super::subtree::push_subtree;
+use super::tenancy::{OrganizationColumn, push_organization, push_zones};
+use super::{Projection, SessionRow, Table};
+use crate::auth::Access;
+
+/// Why a write changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// No session the caller can see has the id.
+    #[error("no session has id {0:?}")]
+    NotFound(String),
+    /// The change would reach sessions the caller cannot see.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// The session to change, within the caller's zones and organization: one
+/// of another zone is as missing as an unknown id. Its descendants share its
+/// zone, so the subtree statements stay inside it.
+async fn find_session(
+    db: &impl ConnectionTrait,
+    access: &Access,
+    id: &str,
+) -> Result<SessionRow, WriteError> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(&format!(
+        "SELECT {} FROM sessions WHERE id = ",
+        Projection::ALL.select_list(Table::Sessions)
+    ))
+    .bind(id.to_owned());
+    push_zones(&mut sql, access);
+    push_organization(&mut sql, access, OrganizationColumn::Nullable);
+    match db.query_one_raw(sql.build()).await? {
+        Some(row) => Ok(SessionRow::from_row(&row, u32::MAX)?),
+        None => Err(WriteError::NotFound(id.to_owned())),
+    }
+}
+
+/// Revokes the session `id` and every descendant that is still active;
+/// returns the session as it is afterwards and how many were revoked.
+/// Descendants of another organization (a tree may mix them within a zone)
+/// are neither changed nor counted: the caller cannot see them.
+pub async fn revoke_subtree(
+    db: &DatabaseConnection,
+    access: &Access,
+    id: &str,
+) -> Result<(SessionRow, u64), WriteError> {
+    let txn = begin_write(db).await?;
+    let target = find_session(&txn, access, id).await?;
+    // Stored to the microsecond on both databases (SQLite would keep nanoseconds).
+    let now = crate::timestamp::truncate_to_micros(Utc::now());
+    let mut sql = Sql::new(txn.get_database_backend());
+    push_subtree(&mut sql, &target.zone_id, [target.id.clone()], None);
+    sql.push("UPDATE sessions SET status = 'revoked', updated_at = ")
+        .bind(now)
+        .push(" WHERE zone_id = ")
+        .bind(target.zone_id.clone())
+        .push(" AND id IN (SELECT id FROM subtree) AND ");
+    push_status_is(&mut sql, EffectiveStatus::Active, now);
+    push_organization(&mut sql, access, OrganizationColumn::Nullable);
+    let changed = txn.execute_raw(sql.build()).await?.rows_affected();
+    let updated = find_session(&txn, access, id).await?;
+    txn.commit().await?;
+    Ok((updated, changed))
+}
+
+/// Deletes the session `id` and all its descendants; returns how many.
+pub async fn delete_subtree(
+    db: &DatabaseConnection,
+    access: &Access,
+    id: &str,
+) -> Result<u64, WriteError> {
+    let txn = begin_write(db).await?;
+    let target = find_session(&txn, access, id).await?;
+    let backend = txn.get_database_backend();
+    // Counted before deleting: on SQLite the DELETE's own count leaves out the
+    // descendants that the parent key's ON DELETE CASCADE removed first. On
+    // PostgreSQL the lock keeps children from being added meanwhile.
+    let mut count = Sql::new(backend);
+    push_subtree(&mut count, &target.zone_id, [target.id.clone()], None);
+    count
+        .push("SELECT id, organization_id FROM sessions WHERE zone_id = ")
+        .bind(target.zone_id.clone())
+        .push(" AND id IN (SELECT id FROM subtree)");
+    if backend == DbBackend::Postgres {
+        count.push(" FOR UPDATE");
+    }
+    let subtree = txn.query_all_raw(count.build()).await?;
+    // The parent key's ON DELETE CASCADE takes the whole subtree, so a
+    // subtree holding sessions of another organization cannot be deleted
+    // by this caller at all.
+    if let Some(organization_id) = access.organization_id() {
+        for row in &subtree {
+            let owner: Option<String> = row.try_get("", "organization_id")?;
+            if owner
+                .as_deref()
+                .is_some_and(|owner| owner != organization_id)
+            {
+                return Err(WriteError::Forbidden(
+                    "the session's subtree holds sessions of another organization; it cannot be deleted with this token",
+                ));
+            }
+        }
+    }
+    let mut sql = Sql::new(backend);
+    push_subtree(&mut sql, &target.zone_id, [target.id.clone()], None);
+    sql.push("DELETE FROM sessions WHERE zone_id = ")
+        .bind(target.zone_id.clone())
+        .push(" AND id IN (SELECT id FROM subtree)");
+    txn.execute_raw(sql.build()).await?;
+    txn.commit().await?;
+    Ok(subtree.len() as u64)
+}
