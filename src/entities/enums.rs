@@ -1,6 +1,6 @@
 //! The string-valued enums stored in the database, spelled as the REST API spells them.
 //! Their defaults only fill columns a statement left out (see
-//! `entities::by_position::cell`); no stored row relies on them.
+//! `store::decode::cell`); no stored row relies on them.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
