@@ -31,6 +31,8 @@ pub struct Access {
     zones: Option<Vec<String>>,
     read: bool,
     write: bool,
+    /// The token's `exp`, in seconds since the epoch; `None` in open mode.
+    expires_at: Option<u64>,
 }
 
 impl Access {
@@ -42,6 +44,7 @@ impl Access {
             zones: None,
             read: true,
             write: true,
+            expires_at: None,
         }
     }
 
@@ -53,7 +56,14 @@ impl Access {
             subject: Some(claims.sub),
             organization_id: Some(claims.org),
             zones: Some(claims.zones),
+            expires_at: Some(claims.exp),
         }
+    }
+
+    /// When the token expires; `None` in open mode. A socket is closed then.
+    pub fn expires_at(&self) -> Option<std::time::SystemTime> {
+        self.expires_at
+            .map(|seconds| std::time::UNIX_EPOCH + Duration::from_secs(seconds))
     }
 
     /// The token's `sub`; `None` in open mode.

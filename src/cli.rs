@@ -19,6 +19,7 @@ use crate::import::{self, ImportFailure};
 use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
 use crate::store::db;
+use crate::websocket::SocketLimits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,6 +100,48 @@ pub struct GlobalOptions {
 
     #[command(flatten)]
     pub limits: LimitOptions,
+
+    #[command(flatten)]
+    pub live: LiveOptions,
+}
+
+/// Subscriptions over WebSocket.
+#[derive(Debug, Clone, Args)]
+#[group(id = "live")]
+pub struct LiveOptions {
+    /// Operations (subscriptions) one WebSocket may have open at once.
+    #[arg(long, env = "SESSIONGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION", global = true, default_value_t = SocketLimits::default().max_operations_per_socket)]
+    pub max_subscriptions_per_connection: usize,
+
+    /// WebSockets this process keeps open at once; more are answered 503.
+    #[arg(long, env = "SESSIONGRAPH_MAX_WEBSOCKET_CONNECTIONS", global = true, default_value_t = SocketLimits::default().max_sockets)]
+    pub max_websocket_connections: usize,
+
+    /// Seconds between the server's pings on an open WebSocket.
+    #[arg(long, env = "SESSIONGRAPH_WEBSOCKET_KEEPALIVE", global = true, default_value_t = SocketLimits::default().keepalive.as_secs_f64())]
+    pub websocket_keepalive: f64,
+
+    /// Seconds a new WebSocket may take to send `connection_init` before it
+    /// is closed (4408).
+    #[arg(long, env = "SESSIONGRAPH_WEBSOCKET_INIT_TIMEOUT", global = true, default_value_t = SocketLimits::default().init_timeout.as_secs_f64())]
+    pub websocket_init_timeout: f64,
+
+    /// Events a subscription may fall behind by; past it the subscription
+    /// ends with an error naming this limit, so memory stays bounded.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_SUBSCRIPTION_QUEUE",
+        global = true,
+        default_value_t = 1_000
+    )]
+    pub subscription_queue: usize,
+
+    /// Where to LISTEN for session events (PostgreSQL), when not the main
+    /// database URL. LISTEN needs a session-mode connection: point this at
+    /// PostgreSQL itself or a session-pooling PgBouncer, never at one that
+    /// pools by transaction.
+    #[arg(long, env = "SESSIONGRAPH_NOTIFY_DATABASE_URL", global = true)]
+    pub notify_database_url: Option<String>,
 }
 
 /// Who may call: bearer JWTs. Authentication is on whenever a key is set.
@@ -389,6 +432,17 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         limits: global.limits.request_limits()?,
         introspection: !global.limits.disable_introspection,
         rate_limit: global.limits.rate_limit(),
+        sockets: SocketLimits {
+            max_operations_per_socket: global.live.max_subscriptions_per_connection,
+            max_sockets: global.live.max_websocket_connections,
+            keepalive: positive_seconds("--websocket-keepalive", global.live.websocket_keepalive)?,
+            init_timeout: positive_seconds(
+                "--websocket-init-timeout",
+                global.live.websocket_init_timeout,
+            )?,
+        },
+        subscription_queue: global.live.subscription_queue.max(1),
+        notify_database_url: global.live.notify_database_url.clone(),
         ..defaults
     };
     let app = Application::build(config).await?;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
+use tokio::sync::{Semaphore, watch};
 
 use crate::admission::{Admission, Admitted, Refusal, RefusalKind};
 use crate::codes::Code;
@@ -16,6 +17,7 @@ use crate::graphql::errors::{RequestId, finish_server_error};
 use crate::graphql::{self, SessionGraphSchema};
 use crate::metrics::Metrics;
 use crate::store::db::DatabaseState;
+use crate::websocket::SocketLimits;
 
 pub struct Gateway {
     pub db: DatabaseConnection,
@@ -24,6 +26,12 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     /// Until the database is migrated, `/readyz` answers 503.
     pub database: DatabaseState,
+    /// What one socket may do.
+    pub socket_limits: SocketLimits,
+    /// Sockets this process may still open.
+    pub socket_slots: Arc<Semaphore>,
+    /// Turns true when the server stops: sockets close.
+    pub stop: watch::Sender<bool>,
 }
 
 impl Gateway {

@@ -10,8 +10,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -166,6 +168,12 @@ impl IntoResponse for Refused {
             RefusalKind::MutationNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
             }
+            // The rest of the body was never read, so the connection cannot
+            // carry another request: say so, or a client that reuses it
+            // fails its next request.
+            RefusalKind::BodyTooLarge => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             RefusalKind::RateLimited {
                 retry_after_seconds,
             } => {
@@ -307,11 +315,18 @@ pub async fn graphql_post(
     run(&gateway, incoming, request, access, Mutations::Allowed).await
 }
 
+/// `GET /graphql`: a query in the query string, or the upgrade to a
+/// GraphQL WebSocket (`crate::websocket`).
 pub async fn graphql_get(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> Response {
+    if let (Ok(upgrade), Ok(protocol)) = (upgrade, protocol) {
+        return crate::websocket::upgrade(gateway, upgrade, protocol).await;
+    }
     let (incoming, access) = match incoming(&gateway, &headers) {
         Ok(started) => started,
         Err(response) => return response,

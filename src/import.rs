@@ -106,6 +106,7 @@ pub async fn store(
             .iter()
             .map(|(index, root_id, depth)| dataset.sessions[*index].to_model(root_id, *depth)),
         moved: &plan.moved,
+        stored_sessions: &plan.stored_sessions,
     };
     store::import::write(db, rows, &bar)
         .await

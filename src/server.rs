@@ -21,9 +21,11 @@ use crate::gateway::Gateway;
 use crate::graphql::build_schema;
 use crate::http;
 use crate::import;
+use crate::live::{self, EventHub};
 use crate::metrics::Metrics;
 use crate::seed::{self, SeedOptions};
 use crate::store::db::{self, DatabaseState, Preparing};
+use crate::websocket::SocketLimits;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -48,6 +50,13 @@ pub struct ServerConfig {
     pub introspection: bool,
     /// Per-caller cost budget; `None` is unlimited.
     pub rate_limit: Option<RateLimitSettings>,
+    /// What a WebSocket may do (see `--max-subscriptions-per-connection`).
+    pub sockets: SocketLimits,
+    /// Events a subscription may fall behind by (see `--subscription-queue`).
+    pub subscription_queue: usize,
+    /// Where session events are listened for, when not `database_url`
+    /// (see `--notify-database-url`).
+    pub notify_database_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -67,6 +76,9 @@ impl ServerConfig {
             limits: RequestLimits::default(),
             introspection: true,
             rate_limit: None,
+            sockets: SocketLimits::default(),
+            subscription_queue: 1_000,
+            notify_database_url: None,
         }
     }
 }
@@ -74,6 +86,7 @@ impl ServerConfig {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    gateway: Arc<Gateway>,
     metrics: Arc<Metrics>,
     shutdown_timeout: Duration,
     database: DatabaseState,
@@ -133,7 +146,8 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let schema = build_schema(Some(db.clone()), config.introspection);
+        let hub = EventHub::new(config.subscription_queue);
+        let schema = build_schema(Some(db.clone()), Some(hub.clone()), config.introspection);
         let (preparing, database) = DatabaseState::channel();
         if config.load_demo_data {
             // Only the embedded default loads demo data: a local file that
@@ -144,24 +158,38 @@ impl Application {
         } else {
             tokio::spawn(prepare_database(db.clone(), preparing));
         }
+        tokio::spawn(receive_events(
+            db.get_database_backend(),
+            config
+                .notify_database_url
+                .clone()
+                .unwrap_or_else(|| config.database_url.clone()),
+            database.clone(),
+            hub,
+        ));
+        let gateway = Arc::new(Gateway {
+            db,
+            schema,
+            admission: Admission::new(
+                AdmissionSettings {
+                    limits: config.limits,
+                    introspection: config.introspection,
+                    rate_limit: config.rate_limit,
+                    max_concurrent_requests: config.max_concurrent_requests,
+                    authenticator,
+                },
+                database.clone(),
+            ),
+            metrics: metrics.clone(),
+            database: database.clone(),
+            socket_limits: config.sockets,
+            socket_slots: Arc::new(tokio::sync::Semaphore::new(config.sockets.max_sockets)),
+            stop: watch::channel(false).0,
+        });
         Ok(Application {
             listener,
-            router: router(Arc::new(Gateway {
-                db,
-                schema,
-                admission: Admission::new(
-                    AdmissionSettings {
-                        limits: config.limits,
-                        introspection: config.introspection,
-                        rate_limit: config.rate_limit,
-                        max_concurrent_requests: config.max_concurrent_requests,
-                        authenticator,
-                    },
-                    database.clone(),
-                ),
-                metrics: metrics.clone(),
-                database: database.clone(),
-            })),
+            router: router(gateway.clone()),
+            gateway,
             metrics,
             shutdown_timeout: config.shutdown_timeout,
             database,
@@ -195,8 +223,11 @@ impl Application {
             }
         };
         let (stopping_tx, mut stopping) = watch::channel(false);
+        let gateway = self.gateway.clone();
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown_signal().await;
+            // Sockets close with 1001 (going away); requests finish.
+            gateway.stop.send_replace(true);
             let _ = stopping_tx.send(true);
         });
         let timeout = self.shutdown_timeout;
@@ -215,6 +246,23 @@ impl Application {
             }
             reason = fatal => Err(anyhow::anyhow!(reason)),
         }
+    }
+}
+
+/// Receives the database's session events for the subscriptions of this
+/// process, once the database is ready (the outbox exists).
+async fn receive_events(
+    backend: sea_orm::DbBackend,
+    url: String,
+    database: DatabaseState,
+    hub: Arc<EventHub>,
+) {
+    if database.ready().await.is_err() {
+        return;
+    }
+    match backend {
+        sea_orm::DbBackend::Postgres => live::listen_postgres(url, hub).await,
+        _ => live::poll_sqlite(url, hub).await,
     }
 }
 

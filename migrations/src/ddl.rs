@@ -11,16 +11,23 @@ use sea_orm_migration::sea_orm::DbBackend;
 /// - `{ts}`: `timestamptz` on PostgreSQL; SQLite stores RFC 3339 text in a
 ///   fixed UTC offset, which sorts chronologically.
 /// - `{json}`: `jsonb` on PostgreSQL, JSON text on SQLite.
+/// - `{seq}`: an ever-growing integer key, assigned by the database.
 pub async fn run(manager: &SchemaManager<'_>, template: &str) -> Result<(), DbErr> {
     let backend = manager.get_database_backend();
-    let (id, ts, json) = match backend {
-        DbBackend::Postgres => ("TEXT COLLATE \"C\"", "TIMESTAMPTZ", "JSONB"),
-        _ => ("TEXT", "TEXT", "TEXT"),
+    let (id, ts, json, seq) = match backend {
+        DbBackend::Postgres => (
+            "TEXT COLLATE \"C\"",
+            "TIMESTAMPTZ",
+            "JSONB",
+            "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        ),
+        _ => ("TEXT", "TEXT", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"),
     };
     let sql = template
         .replace("{id}", id)
         .replace("{ts}", ts)
-        .replace("{json}", json);
+        .replace("{json}", json)
+        .replace("{seq}", seq);
     let connection = manager.get_connection();
     for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         connection.execute_unprepared(statement).await?;

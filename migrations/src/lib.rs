@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod ddl;
 mod m20261126_000001_create_tables;
 mod m20261202_000001_session_tree_index;
+mod m20261202_000002_session_events;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261202_000001_session_tree_index::Migration),
+            Box::new(m20261202_000002_session_events::Migration),
         ]
     }
 }

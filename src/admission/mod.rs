@@ -86,7 +86,18 @@ pub enum Mutations {
 pub struct Admitted {
     pub request: async_graphql::Request,
     pub access: Arc<Access>,
-    _slot: Option<OwnedSemaphorePermit>,
+    /// `None` when the document does not parse or names no operation
+    /// (execution reports it).
+    pub operation_type: Option<OperationType>,
+    slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Admitted {
+    /// Gives the execution slot back: a subscription waits for events most
+    /// of its life and must not hold one of the slots queries run in.
+    pub fn release_slot(&mut self) {
+        self.slot = None;
+    }
 }
 
 pub struct Admission {
@@ -186,11 +197,12 @@ impl Admission {
         }
         // The semaphore is never closed, so acquiring only waits.
         let slot = self.execution_slots.clone().acquire_owned().await.ok();
-        authorise(&mut request, &access)?;
+        let operation_type = authorise(&mut request, &access)?;
         Ok(Admitted {
             request,
             access,
-            _slot: slot,
+            operation_type,
+            slot,
         })
     }
 
@@ -238,14 +250,19 @@ impl Admission {
 
 /// The token's scope must allow the operation: reading for queries and
 /// subscriptions, writing for mutations. Fills in the defaults of omitted
-/// variables, which the engine would not apply to directives.
-fn authorise(request: &mut async_graphql::Request, access: &Access) -> Result<(), Refusal> {
+/// variables, which the engine would not apply to directives. Returns the
+/// operation's type.
+fn authorise(
+    request: &mut async_graphql::Request,
+    access: &Access,
+) -> Result<Option<OperationType>, Refusal> {
     let operation_name = request.operation_name.clone();
     let mut variables = std::mem::take(&mut request.variables);
-    let mut outcome = Ok(());
+    let mut outcome = Ok(None);
     if let Ok(document) = request.parsed_query()
         && let Some(operation) = selected_operation(document, operation_name.as_deref())
     {
+        outcome = Ok(Some(operation.ty));
         let required = match operation.ty {
             OperationType::Mutation if !access.may_write() => Some(WRITE_SCOPE),
             OperationType::Query | OperationType::Subscription if !access.may_read() => {

@@ -61,6 +61,9 @@ pub struct Plan {
     pub sessions: Vec<(usize, String, i32)>,
     /// `(zone_id, session id)` of re-imported sessions whose position changed.
     pub moved: Vec<(String, String)>,
+    /// Ids of the document's sessions that are stored already: the import
+    /// updates them rather than creating them.
+    pub stored_sessions: HashSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -568,10 +571,11 @@ fn plan_trees(
     let mut plan = Plan::default();
     for (i, s) in dataset.sessions.iter().enumerate() {
         if let Some(Some((root, depth))) = resolved.get(s.id.as_str()) {
-            if let Some(old) = stored.get(&s.id)
-                && (old.depth != *depth || old.root_id.as_deref() != Some(root.as_str()))
-            {
-                plan.moved.push((s.zone_id.clone(), s.id.clone()));
+            if let Some(old) = stored.get(&s.id) {
+                plan.stored_sessions.insert(s.id.clone());
+                if old.depth != *depth || old.root_id.as_deref() != Some(root.as_str()) {
+                    plan.moved.push((s.zone_id.clone(), s.id.clone()));
+                }
             }
             plan.sessions.push((i, root.clone(), *depth));
         }

@@ -3,22 +3,22 @@
 use std::sync::Arc;
 
 use async_graphql::Context;
-use chrono::{DateTime, Utc};
 
 use super::errors::{ApiError, RequestId};
 use super::loaders::DataLoaders;
 use crate::auth::Access;
-use crate::store::Reader;
+use crate::store::{Clock, Reader};
 
 /// Per-request state: fresh dataloaders (so batches and caches never span
 /// requests) and the reads of the root fields, the request id for errors
-/// and logs, and the request's "now".
+/// and logs, and the request's clock.
 pub struct RequestState {
     pub loaders: DataLoaders,
     /// The reads that are not batched: root lookups, lists and counts.
     pub reader: Arc<Reader>,
     pub request_id: RequestId,
-    pub now: DateTime<Utc>,
+    /// The request's "now", shared with its reader.
+    pub clock: Arc<Clock>,
     /// Who is asking: every statement is limited to these zones.
     pub access: Arc<Access>,
 }

@@ -202,3 +202,41 @@ impl<F: Future> Future for UntilIdle<F> {
         result
     }
 }
+
+/// [`UntilIdle`] for a stream of responses (a subscription): signals each
+/// time polling it goes idle, so the dataloaders of an event's fields load.
+pub struct StreamUntilIdle<S> {
+    responses: Pin<Box<S>>,
+    idle: IdleSignal,
+}
+
+impl<S> StreamUntilIdle<S> {
+    pub fn new(responses: S, idle: IdleSignal) -> Self {
+        StreamUntilIdle {
+            responses: Box::pin(responses),
+            idle,
+        }
+    }
+}
+
+impl<S: futures_util::Stream> futures_util::Stream for StreamUntilIdle<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let flag = Arc::new(WakeFlag {
+            task: cx.waker().clone(),
+            woken: AtomicBool::new(false),
+        });
+        let waker = Waker::from(flag.clone());
+        let result = self
+            .responses
+            .as_mut()
+            .poll_next(&mut Context::from_waker(&waker));
+        if result.is_pending() && !flag.woken.load(Ordering::Acquire) {
+            self.idle
+                .0
+                .send_modify(|count| *count = count.wrapping_add(1));
+        }
+        result
+    }
+}

@@ -18,6 +18,7 @@ pub mod scalars;
 pub mod session_connection;
 pub mod session_fields;
 pub mod session_stats;
+pub mod subscription;
 pub mod user;
 pub mod user_agent;
 pub mod user_session;
@@ -26,36 +27,48 @@ pub mod zone_connections;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Response, SDLExportOptions, Schema, ServerError};
+use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
 use chrono::Utc;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use sea_orm::DatabaseConnection;
 
 use crate::admission::screening;
 use crate::auth::Access;
 use crate::codes::Code;
-use crate::store::Reader;
+use crate::live::EventHub;
+use crate::store::{Clock, Reader};
 use context::RequestState;
-use dataloader::{IdleSignal, UntilIdle};
+use dataloader::{IdleSignal, StreamUntilIdle, UntilIdle};
 use errors::RequestId;
 use loaders::DataLoaders;
 use mutation::Mutation;
 use projection::projection_of;
 use query::Query;
+use subscription::Subscription;
 
-pub type SessionGraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type SessionGraphSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema; `introspection: false` hides `__schema` and `__type`.
-pub fn build_schema(db: Option<DatabaseConnection>, introspection: bool) -> SessionGraphSchema {
+/// Subscriptions wait on `hub`.
+pub fn build_schema(
+    db: Option<DatabaseConnection>,
+    hub: Option<Arc<EventHub>>,
+    introspection: bool,
+) -> SessionGraphSchema {
     // No extensions: with none registered, async-graphql resolves each field
     // directly instead of through the extension chain (about 7% of the CPU
     // of a nested query). Error codes are assigned in `execute` instead.
     // The engine's own nesting limit (32 by default) refused valid
     // documents within the documented limits; the bracket screen before
     // parsing already bounds nesting, so this one only backs it up.
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
-        .limit_recursive_depth(screening::MAX_NESTING);
+    let mut builder =
+        Schema::build(Query, Mutation, Subscription).limit_recursive_depth(screening::MAX_NESTING);
     if let Some(db) = db {
         builder = builder.data(db);
+    }
+    if let Some(hub) = hub {
+        builder = builder.data(hub);
     }
     if !introspection {
         builder = builder.disable_introspection();
@@ -67,7 +80,7 @@ pub fn build_schema(db: Option<DatabaseConnection>, introspection: bool) -> Sess
 pub fn sdl() -> String {
     // `@specifiedBy` included: introspection serves each custom scalar's
     // specification URL, and the committed SDL must say the same.
-    build_schema(None, true).sdl_with_options(SDLExportOptions::new().include_specified_by())
+    build_schema(None, None, true).sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// Runs one admitted request with its own dataloaders, so batches never
@@ -90,13 +103,13 @@ pub async fn execute(
     };
     let projection = projection_of(document);
     let idle = IdleSignal::default();
-    let now = Utc::now();
-    let reader = Arc::new(Reader::new(db, access.clone(), now, projection));
+    let clock = Clock::at(Utc::now());
+    let reader = Arc::new(Reader::new(db, access.clone(), clock.clone(), projection));
     let state = RequestState {
         loaders: DataLoaders::new(&reader, &idle),
         reader,
         request_id,
-        now,
+        clock,
         access,
     };
     let mut response = UntilIdle::new(schema.execute(request.data(state)), idle).await;
@@ -123,6 +136,54 @@ pub async fn execute(
         })
         .collect();
     response
+}
+
+/// Runs one admitted request over a socket: a subscription's events, or
+/// the one response of a query or mutation. The request's dataloaders and
+/// clock last as long as the stream.
+pub fn execute_stream(
+    schema: &SessionGraphSchema,
+    db: DatabaseConnection,
+    mut request: async_graphql::Request,
+    request_id: RequestId,
+    access: Arc<Access>,
+) -> BoxStream<'static, Response> {
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => {
+            let response = Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)]);
+            return futures_util::stream::once(async move { response }).boxed();
+        }
+    };
+    let projection = projection_of(document);
+    let idle = IdleSignal::default();
+    let clock = Clock::at(Utc::now());
+    let reader = Arc::new(Reader::new(db, access.clone(), clock.clone(), projection));
+    let state = RequestState {
+        loaders: DataLoaders::new(&reader, &idle),
+        reader,
+        request_id,
+        clock,
+        access,
+    };
+    let responses = schema
+        .execute_stream(request.data(state))
+        .map(|mut response| {
+            response.errors = response
+                .errors
+                .into_iter()
+                .map(|error| {
+                    let code = if error.path.is_empty() {
+                        Code::GraphqlValidationFailed
+                    } else {
+                        Code::BadUserInput
+                    };
+                    with_code(error, code)
+                })
+                .collect();
+            response
+        });
+    StreamUntilIdle::new(responses, idle).boxed()
 }
 
 fn with_code(mut error: ServerError, code: Code) -> ServerError {

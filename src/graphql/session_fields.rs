@@ -23,13 +23,13 @@ macro_rules! session_object {
 
             /// The effective status: a session past its expiry reads `EXPIRED`; `REVOKED` always wins.
             async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<SessionStatus> {
-                Ok(effective_status(&self.0, state(ctx)?.now).into())
+                Ok(effective_status(&self.0, state(ctx)?.clock.now()).into())
             }
 
             /// Whether the session is active.
             #[graphql(deprecation = "Use `status`.")]
             async fn active(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-                Ok(effective_status(&self.0, state(ctx)?.now) == EffectiveStatus::Active)
+                Ok(effective_status(&self.0, state(ctx)?.clock.now()) == EffectiveStatus::Active)
             }
 
             /// The zone (tenant) the session belongs to.

@@ -11,6 +11,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::events::{EventKind, SessionEvent, event_from_row, publish};
 use super::sql::Sql;
 use super::subtree::push_subtree;
 use crate::entities::enums::SessionType;
@@ -34,6 +35,8 @@ pub struct DatasetRows<'a, Users, Sessions> {
     /// `(zone_id, id)` of stored sessions that moved to another parent:
     /// their stored descendants' root and depth are recomputed.
     pub moved: &'a [(String, String)],
+    /// Ids of sessions already stored: updated, not created.
+    pub stored_sessions: &'a std::collections::HashSet<String>,
 }
 
 /// Writes the rows in one transaction: all of them or, on any failure,
@@ -59,8 +62,28 @@ where
     upsert::<application::Entity, _>(&txn, rows.applications.into_iter(), progress).await?;
     upsert::<user::Entity, _>(&txn, rows.users, progress).await?;
     upsert::<user_agent::Entity, _>(&txn, rows.user_agents.into_iter(), progress).await?;
-    upsert::<session::Entity, _>(&txn, rows.sessions, progress).await?;
-    refresh_moved_subtrees(&txn, rows.moved).await?;
+    let stored = rows.stored_sessions;
+    let mut events = Vec::new();
+    let sessions = rows.sessions.inspect(|session| {
+        let kind = if stored.contains(&session.id) {
+            EventKind::Updated
+        } else {
+            EventKind::Created
+        };
+        events.push(SessionEvent {
+            kind,
+            zone_id: session.zone_id.clone(),
+            session_id: session.id.clone(),
+            organization_id: session.organization_id.clone(),
+            user_id: session.user_id.clone(),
+            application_id: session.application_id.clone(),
+            root_id: session.root_id.clone(),
+            occurred_at: 0,
+        });
+    });
+    upsert::<session::Entity, _>(&txn, sessions, progress).await?;
+    events.extend(refresh_moved_subtrees(&txn, rows.moved).await?);
+    publish(&txn, &mut events).await?;
     txn.commit().await
 }
 
@@ -143,11 +166,12 @@ where
 
 /// Stored descendants of a re-parented session follow it: their root and
 /// depth are recomputed from the moved session (already written with its
-/// new ones) down.
+/// new ones) down. Returns an UPDATED event for each session changed.
 async fn refresh_moved_subtrees(
     txn: &impl ConnectionTrait,
     moved: &[(String, String)],
-) -> Result<(), DbErr> {
+) -> Result<Vec<SessionEvent>, DbErr> {
+    let mut events = Vec::new();
     for (zone_id, id) in moved {
         let mut sql = Sql::new(txn.get_database_backend());
         push_subtree(&mut sql, zone_id, [id.clone()], None);
@@ -155,10 +179,13 @@ async fn refresh_moved_subtrees(
             .bind(zone_id.clone())
             .push(" AND moved.id = subtree.owner_id AND sessions.zone_id = ")
             .bind(zone_id.clone())
-            .push(" AND sessions.id = subtree.id AND (sessions.root_id <> moved.root_id OR sessions.depth <> moved.depth + subtree.levels)");
-        txn.execute_raw(sql.build()).await?;
+            .push(" AND sessions.id = subtree.id AND (sessions.root_id <> moved.root_id OR sessions.depth <> moved.depth + subtree.levels)")
+            .push(" RETURNING sessions.zone_id, sessions.id, sessions.organization_id, sessions.user_id, sessions.application_id, sessions.root_id");
+        for row in txn.query_all_raw(sql.build()).await? {
+            events.push(event_from_row(EventKind::Updated, &row)?);
+        }
     }
-    Ok(())
+    Ok(events)
 }
 
 /// Whether `E`'s table holds any row: lookups in an empty table are skipped.

@@ -16,6 +16,7 @@
 
 pub mod db;
 mod decode;
+pub mod events;
 pub mod import;
 pub mod keyset;
 mod lists;
@@ -32,6 +33,7 @@ mod tenancy;
 pub mod writes;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -40,13 +42,34 @@ use crate::auth::Access;
 pub use projection::{Projection, Table};
 pub use session_row::SessionRow;
 
+/// The instant a request judges effective statuses at: fixed for a query
+/// or mutation, moved to each event's delivery for a subscription.
+#[derive(Debug)]
+pub struct Clock(AtomicI64);
+
+impl Clock {
+    pub fn at(now: DateTime<Utc>) -> Arc<Clock> {
+        Arc::new(Clock(AtomicI64::new(now.timestamp_micros())))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.0.load(Ordering::Relaxed)).unwrap_or_default()
+    }
+
+    /// Moves the clock to the present.
+    pub fn advance(&self) {
+        self.0
+            .store(Utc::now().timestamp_micros(), Ordering::Relaxed);
+    }
+}
+
 /// The reads of one request: the pool, the caller (whose zones and
-/// organization bound every statement), the instant effective statuses are
-/// judged at, and the columns the request's fields read.
+/// organization bound every statement), the request's clock, and the
+/// columns the request's fields read.
 pub struct Reader {
     db: DatabaseConnection,
     access: Arc<Access>,
-    now: DateTime<Utc>,
+    clock: Arc<Clock>,
     projection: Projection,
 }
 
@@ -54,15 +77,19 @@ impl Reader {
     pub fn new(
         db: DatabaseConnection,
         access: Arc<Access>,
-        now: DateTime<Utc>,
+        clock: Arc<Clock>,
         projection: Projection,
     ) -> Self {
         Reader {
             db,
             access,
-            now,
+            clock,
             projection,
         }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     fn backend(&self) -> DbBackend {

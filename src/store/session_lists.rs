@@ -137,7 +137,7 @@ impl Reader {
             owner,
             args,
             with_total,
-            now: self.now,
+            now: self.now(),
         };
         let columns = self.projection.select_list(Table::Sessions);
         let mut sql = Sql::new(self.backend());
@@ -191,7 +191,7 @@ impl Reader {
                 zone_id,
                 owners,
                 criteria,
-                self.now,
+                self.now(),
             );
         } else {
             let ids: Vec<String> = owners.iter().map(|owner| owner.id.clone()).collect();
@@ -202,7 +202,7 @@ impl Reader {
                 owner,
                 &ids,
                 criteria,
-                self.now,
+                self.now(),
             );
         }
         let rows = OwnerCount::find_by_statement(sql.build())

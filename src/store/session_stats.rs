@@ -52,7 +52,7 @@ impl Reader {
             Grouping::Nothing => sql.push("SELECT '' AS group_key"),
             Grouping::EffectiveStatus => {
                 sql.push("SELECT ");
-                push_status_name(&mut sql, self.now);
+                push_status_name(&mut sql, self.now());
                 sql.push(" AS group_key")
             }
             Grouping::SessionType => sql.push("SELECT session_type AS group_key"),
@@ -62,7 +62,7 @@ impl Reader {
         sql.push(", COUNT(*) AS total FROM sessions WHERE zone_id = ")
             .bind(zone_id.to_owned());
         push_organization(&mut sql, access, OrganizationColumn::Nullable);
-        push_criteria(&mut sql, criteria, Owner::Zone, self.now);
+        push_criteria(&mut sql, criteria, Owner::Zone, self.now());
         match grouping {
             Grouping::Nothing => {}
             Grouping::Application => {

@@ -5,6 +5,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 
 use super::db::begin_write;
 use super::decode::ByPosition;
+use super::events::{EVENT_COLUMNS, EventKind, SessionEvent, event_from_row, publish};
 use super::sql::Sql;
 use super::status::{EffectiveStatus, push_status_is};
 use super::subtree::push_subtree;
@@ -69,10 +70,16 @@ pub async fn revoke_subtree(
         .push(" AND id IN (SELECT id FROM subtree) AND ");
     push_status_is(&mut sql, EffectiveStatus::Active, now);
     push_organization(&mut sql, access, OrganizationColumn::Nullable);
-    let changed = txn.execute_raw(sql.build()).await?.rows_affected();
+    sql.push(&format!(" RETURNING {EVENT_COLUMNS}"));
+    let changed = txn.query_all_raw(sql.build()).await?;
+    let mut events = changed
+        .iter()
+        .map(|row| event_from_row(EventKind::Revoked, row))
+        .collect::<Result<Vec<SessionEvent>, DbErr>>()?;
     let updated = find_session(&txn, access, id).await?;
+    publish(&txn, &mut events).await?;
     txn.commit().await?;
-    Ok((updated, changed))
+    Ok((updated, changed.len() as u64))
 }
 
 /// Deletes the session `id` and all its descendants; returns how many.
@@ -90,7 +97,9 @@ pub async fn delete_subtree(
     let mut count = Sql::new(backend);
     push_subtree(&mut count, &target.zone_id, [target.id.clone()], None);
     count
-        .push("SELECT id, organization_id FROM sessions WHERE zone_id = ")
+        .push(&format!(
+            "SELECT {EVENT_COLUMNS} FROM sessions WHERE zone_id = "
+        ))
         .bind(target.zone_id.clone())
         .push(" AND id IN (SELECT id FROM subtree)");
     if backend == DbBackend::Postgres {
@@ -119,6 +128,11 @@ pub async fn delete_subtree(
         .bind(target.zone_id.clone())
         .push(" AND id IN (SELECT id FROM subtree)");
     txn.execute_raw(sql.build()).await?;
+    let mut events = subtree
+        .iter()
+        .map(|row| event_from_row(EventKind::Deleted, row))
+        .collect::<Result<Vec<SessionEvent>, DbErr>>()?;
+    publish(&txn, &mut events).await?;
     txn.commit().await?;
     Ok(subtree.len() as u64)
 }

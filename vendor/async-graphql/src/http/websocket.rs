@@ -327,7 +327,12 @@ where
                     Ok(message) => message,
                     Err(err) => {
                         *this.close = true;
-                        return Poll::Ready(Some(WsMessage::Close(1002, err.to_string())));
+                        // graphql-transport-ws: 4400 Invalid message received.
+                        let code = match this.protocol {
+                            Protocols::GraphQLWS => 4400,
+                            Protocols::SubscriptionsTransportWS => 1002,
+                        };
+                        return Poll::Ready(Some(WsMessage::Close(code, err.to_string())));
                     }
                 };
 
@@ -370,15 +375,30 @@ where
                         payload: request,
                     } => {
                         if let Some(data) = this.data.clone() {
+                            // graphql-transport-ws: 4409 for an id in use.
+                            if *this.protocol == Protocols::GraphQLWS
+                                && this.streams.contains_key(&id)
+                            {
+                                *this.close = true;
+                                return Poll::Ready(Some(WsMessage::Close(
+                                    4409,
+                                    format!("Subscriber for {id} already exists"),
+                                )));
+                            }
                             this.streams.insert(
                                 id,
                                 Box::pin(this.executor.execute_stream(request, Some(data))),
                             );
                         } else {
                             *this.close = true;
+                            // graphql-transport-ws: 4401 Unauthorized.
+                            let code = match this.protocol {
+                                Protocols::GraphQLWS => 4401,
+                                Protocols::SubscriptionsTransportWS => 1011,
+                            };
                             return Poll::Ready(Some(WsMessage::Close(
-                                1011,
-                                "The handshake is not completed.".to_string(),
+                                code,
+                                "Unauthorized".to_string(),
                             )));
                         }
                     }
@@ -435,7 +455,8 @@ where
                                 })
                                 .unwrap(),
                             )),
-                            Protocols::GraphQLWS => Some(WsMessage::Close(1002, err.message)),
+                            // graphql-transport-ws: 4403 Forbidden.
+                            Protocols::GraphQLWS => Some(WsMessage::Close(4403, err.message)),
                         }
                     }
                 }

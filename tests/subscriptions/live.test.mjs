@@ -1,0 +1,350 @@
+// Subscriptions end to end: real `sessiongraph serve` processes on a fresh
+// SQLite file and a fresh PostgreSQL database, a real graphql-ws client, and
+// raw sockets for the protocol's bad input. Run by run.sh (SESSIONGRAPH_BIN,
+// TEST_DATABASE_URL).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+const BIN = process.env.SESSIONGRAPH_BIN;
+const PG_ADMIN = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1/postgres';
+const SECRET = 'subscription-tests-secret-0123456789abcdef';
+const ZONE = 'zone_live';
+const OTHER_ZONE = 'zone_other';
+
+const work = mkdtempSync(join(tmpdir(), 'sg-live-'));
+const cleanups = [];
+after(() => {
+  for (const cleanup of cleanups) cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function token(zones, org, ttl = 3600, scope = 'sessions:read sessions:write') {
+  return execFileSync(BIN, ['token', '--jwt-secret', SECRET, '--org', org, '--zones', zones.join(','), '--scope', scope, '--ttl', String(ttl)], { encoding: 'utf8' }).trim();
+}
+
+/// Sessions of two zones and two organizations: a tree in ZONE (org_a)
+/// with a subtree, a session of org_b in ZONE, a session in OTHER_ZONE.
+function dataset() {
+  const s = (id, zone, org, parent, extra = {}) => ({
+    session_type: 'user', id, zone_id: zone, organization_id: org, user_id: zone === ZONE ? 'usr_live' : 'usr_other',
+    parent_id: parent, status: 'active', created_at: '2026-01-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z', ...extra,
+  });
+  return {
+    applications: [],
+    users: [
+      { id: 'usr_live', zone_id: ZONE, organization_id: 'org_a', email: 'live@example.com', email_verified: true, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' },
+      { id: 'usr_other', zone_id: OTHER_ZONE, organization_id: 'org_a', email: 'other@example.com', email_verified: true, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' },
+      { id: 'usr_b', zone_id: ZONE, organization_id: 'org_b', email: 'b@example.com', email_verified: true, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' },
+    ],
+    user_agents: [],
+    sessions: [
+      s('ses_root', ZONE, 'org_a', null),
+      s('ses_child1', ZONE, 'org_a', 'ses_root'),
+      s('ses_child2', ZONE, 'org_a', 'ses_root'),
+      s('ses_grandchild', ZONE, 'org_a', 'ses_child1'),
+      s('ses_victim_root', ZONE, 'org_a', null),
+      s('ses_victim', ZONE, 'org_a', 'ses_victim_root'),
+      s('ses_doomed', ZONE, 'org_a', null),
+      s('ses_doomed_child', ZONE, 'org_a', 'ses_doomed'),
+      { ...s('ses_org_b', ZONE, 'org_b', null), user_id: 'usr_b' },
+      s('ses_elsewhere', OTHER_ZONE, 'org_a', null),
+    ],
+  };
+}
+
+function importFile(url, document, name) {
+  const file = join(work, name);
+  writeFileSync(file, JSON.stringify(document));
+  execFileSync(BIN, ['import', file, '--database-url', url], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function sql(url, statement) {
+  return execFileSync('psql', ['-X', '-qAt', url, '-c', statement], { encoding: 'utf8' }).trim();
+}
+
+class Server {
+  constructor(url, extra = []) {
+    this.url = url;
+    this.extra = extra;
+  }
+
+  async start() {
+    this.port = await freePort();
+    this.log = '';
+    this.process = spawn(BIN, ['serve', '--database-url', this.url, '--listen', `127.0.0.1:${this.port}`, '--jwt-secret', SECRET, ...this.extra], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: process.env.TEST_LOG || 'info' },
+    });
+    this.process.stderr.on('data', (chunk) => { this.log += chunk; });
+    this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; i < 150; i++) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${this.port}/readyz`);
+        if (response.status === 200) {
+          // The event source starts once the database is ready.
+          await sleep(300);
+          return this;
+        }
+      } catch { /* not listening yet */ }
+      await sleep(100);
+    }
+    throw new Error(`the server did not become ready:\n${this.log}`);
+  }
+
+  get ws() { return `ws://127.0.0.1:${this.port}/graphql`; }
+
+  async graphql(query, bearer) {
+    const response = await fetch(`http://127.0.0.1:${this.port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+      body: JSON.stringify({ query }),
+    });
+    return response.json();
+  }
+
+  async stop() {
+    if (this.process && this.process.exitCode === null) {
+      this.process.kill('SIGTERM');
+      await this.exited;
+    }
+  }
+}
+
+/// A subscription that collects what arrives.
+function watch(server, bearer, query) {
+  const client = createClient({ url: server.ws, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: { Authorization: `Bearer ${bearer}` } });
+  const received = [];
+  const errors = [];
+  let closed = null;
+  client.on('closed', (event) => { closed = event; });
+  let ready;
+  const acknowledged = new Promise((resolve) => { ready = resolve; });
+  client.on('connected', () => ready());
+  client.subscribe({ query }, {
+    next: (value) => received.push(value),
+    error: (error) => errors.push(error),
+    complete: () => {},
+  });
+  return {
+    client, received, errors, get closed() { return closed; }, acknowledged,
+    async until(predicate, what, ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        if (predicate(received)) return received;
+        await sleep(25);
+      }
+      throw new Error(`${what}: got ${JSON.stringify(received)} errors ${JSON.stringify(errors)}`);
+    },
+  };
+}
+
+const EVENTS = `subscription { sessionEvents(zoneId: "${ZONE}") { kind sessionId zoneId occurredAt session { __typename ... on UserSession { id status } } } }`;
+const kinds = (received) => received.map((r) => r.data?.sessionEvents?.kind);
+const ids = (received) => received.map((r) => r.data?.sessionEvents?.sessionId);
+
+/// Opens a raw socket speaking graphql-transport-ws; resolves its close.
+function raw(server, messages, { init = true, bearer } = {}) {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(server.ws, 'graphql-transport-ws');
+    const seen = [];
+    socket.on('open', async () => {
+      if (init) socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${bearer}` } }));
+      await sleep(150);
+      for (const message of messages) {
+        socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+        await sleep(50);
+      }
+    });
+    socket.on('message', (data) => seen.push(JSON.parse(data.toString())));
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString(), seen }));
+    setTimeout(() => { socket.terminate(); resolve({ code: 'open', seen }); }, 5000);
+  });
+}
+
+function suite(name, makeDatabase) {
+  describe(`subscriptions on ${name}`, () => {
+    let url;
+    let server;
+    let reader;
+    let writer;
+    before(async () => {
+      url = makeDatabase();
+      importFile(url, dataset(), `${name}-dataset.json`);
+      server = await new Server(url, ['--websocket-init-timeout', '1']).start();
+      reader = token([ZONE], 'org_a', 3600, 'sessions:read');
+      writer = token([ZONE, OTHER_ZONE], 'org_a');
+    });
+    after(async () => { await server?.stop(); });
+
+    test('a revoke, a delete and an import arrive in order, with the session resolved', async () => {
+      const live = watch(server, reader, EVENTS);
+      await live.acknowledged;
+      await sleep(200);
+      const revoke = await server.graphql('mutation { updateSession(id: "ses_root", input: {status: REVOKED}) { revokedCount } }', writer);
+      assert.equal(revoke.data.updateSession.revokedCount, 4);
+      await live.until((r) => r.length >= 4, 'four REVOKED events');
+      assert.deepEqual(kinds(live.received), ['REVOKED', 'REVOKED', 'REVOKED', 'REVOKED']);
+      assert.deepEqual([...ids(live.received)].sort(), ['ses_child1', 'ses_child2', 'ses_grandchild', 'ses_root']);
+      for (const r of live.received) {
+        assert.equal(r.data.sessionEvents.zoneId, ZONE);
+        assert.equal(r.data.sessionEvents.session.status, 'REVOKED');
+        assert.ok(!Number.isNaN(Date.parse(r.data.sessionEvents.occurredAt)));
+      }
+      const deleted = await server.graphql('mutation { deleteSession(id: "ses_doomed") { deletedCount } }', writer);
+      assert.equal(deleted.data.deleteSession.deletedCount, 2);
+      await live.until((r) => r.length >= 6, 'two DELETED events');
+      assert.deepEqual(kinds(live.received.slice(4)), ['DELETED', 'DELETED']);
+      assert.deepEqual(ids(live.received.slice(4)), ['ses_doomed', 'ses_doomed_child']);
+      assert.equal(live.received[4].data.sessionEvents.session, null);
+      // An import by another process on the same database.
+      const started = Date.now();
+      importFile(url, { applications: [], users: [], user_agents: [], sessions: [
+        { session_type: 'user', id: 'ses_imported', zone_id: ZONE, organization_id: 'org_a', user_id: 'usr_live', parent_id: null, status: 'active', created_at: '2026-02-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z' },
+      ] }, `${name}-import.json`);
+      await live.until((r) => r.length >= 7, 'the CREATED event of an import', 3000);
+      assert.ok(Date.now() - started < 3000);
+      assert.equal(live.received[6].data.sessionEvents.kind, 'CREATED');
+      assert.equal(live.received[6].data.sessionEvents.session.id, 'ses_imported');
+      assert.equal(live.received[6].data.sessionEvents.session.status, 'ACTIVE');
+      assert.deepEqual(live.errors, []);
+      await live.client.dispose();
+    });
+
+    test('a revoke that fails mid-cascade sends nothing', async () => {
+      if (name === 'postgres') {
+        sql(url, "CREATE FUNCTION refuse_victim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$");
+        sql(url, "CREATE TRIGGER refuse_victim BEFORE UPDATE ON sessions FOR EACH ROW WHEN (NEW.id = 'ses_victim') EXECUTE FUNCTION refuse_victim()");
+      } else {
+        const db = url.replace('sqlite://', '').replace(/\?.*$/, '');
+        execFileSync('python3', ['-c', `import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TRIGGER refuse_victim BEFORE UPDATE ON sessions WHEN NEW.id = 'ses_victim' BEGIN SELECT RAISE(ABORT, 'refused'); END"); c.commit()`, db]);
+      }
+      const live = watch(server, reader, EVENTS);
+      await live.acknowledged;
+      await sleep(200);
+      const failed = await server.graphql('mutation { updateSession(id: "ses_victim_root", input: {status: REVOKED}) { revokedCount } }', writer);
+      assert.ok(failed.errors?.length, JSON.stringify(failed));
+      const ok = await server.graphql('mutation { updateSession(id: "ses_imported", input: {status: REVOKED}) { revokedCount } }', writer);
+      assert.equal(ok.data.updateSession.revokedCount, 1);
+      await live.until((r) => r.length >= 1, 'the later revoke');
+      await sleep(300);
+      assert.deepEqual(ids(live.received), ['ses_imported']);
+      await live.client.dispose();
+    });
+
+    test('a token sees its zone and organization only', async () => {
+      const live = watch(server, reader, `subscription { sessionEvents(zoneId: "${ZONE}") { kind sessionId } }`);
+      await live.acknowledged;
+      await sleep(200);
+      // Another organization's session in the zone, and another zone.
+      const admin = token([ZONE, OTHER_ZONE], 'org_b');
+      await server.graphql('mutation { updateSession(id: "ses_org_b", input: {status: REVOKED}) { revokedCount } }', admin);
+      await server.graphql('mutation { updateSession(id: "ses_elsewhere", input: {status: REVOKED}) { revokedCount } }', writer);
+      await server.graphql('mutation { updateSession(id: "ses_child2", input: {status: REVOKED}) { revokedCount } }', writer);
+      await sleep(700);
+      assert.ok(!ids(live.received).includes('ses_org_b'));
+      assert.ok(!ids(live.received).includes('ses_elsewhere'));
+      const forbidden = watch(server, reader, `subscription { sessionEvents(zoneId: "${OTHER_ZONE}") { kind } }`);
+      await forbidden.until((r) => r.length >= 1, 'a FORBIDDEN answer');
+      assert.equal(forbidden.received[0].errors[0].extensions.code, 'FORBIDDEN');
+      await live.client.dispose();
+      await forbidden.client.dispose();
+    });
+
+    test('bad input on the socket closes with the protocol codes and harms nothing', async () => {
+      const subscribe = (id) => ({ id, type: 'subscribe', payload: { query: EVENTS } });
+      assert.equal((await raw(server, ['{not json'], { bearer: reader })).code, 4400);
+      assert.equal((await raw(server, [{ type: 'bogus' }], { bearer: reader })).code, 4400);
+      assert.equal((await raw(server, [subscribe('1')], { init: false })).code, 4401);
+      assert.equal((await raw(server, [subscribe('1'), subscribe('1')], { bearer: reader })).code, 4409);
+      assert.equal((await raw(server, [], { bearer: 'not-a-token' })).code, 4403);
+      assert.equal((await raw(server, [], { init: false })).code, 4408);
+      const big = { id: '1', type: 'subscribe', payload: { query: `{ __typename } #${'x'.repeat(2 * 1024 * 1024)}` } };
+      assert.equal((await raw(server, [big], { bearer: reader })).code, 1009);
+      const expiring = token([ZONE], 'org_a', 2, 'sessions:read');
+      const expired = await raw(server, [subscribe('1')], { bearer: expiring });
+      assert.equal(expired.code, 4403);
+      assert.equal(expired.seen[0].type, 'connection_ack');
+      const alive = await server.graphql('{ __typename }', reader);
+      assert.equal(alive.data.__typename, 'Query');
+    });
+
+    if (name === 'postgres') {
+      test('a revoke through one process reaches a subscriber of another', async () => {
+        const other = await new Server(url).start();
+        try {
+          const live = watch(other, reader, EVENTS);
+          await live.acknowledged;
+          await sleep(200);
+          const revoke = await server.graphql('mutation { updateSession(id: "ses_victim_root", input: {status: REVOKED}) { revokedCount } }', writer);
+          assert.ok(revoke.errors?.length); // the trigger still refuses its subtree
+          sql(url, 'DROP TRIGGER refuse_victim ON sessions');
+          const again = await server.graphql('mutation { updateSession(id: "ses_victim_root", input: {status: REVOKED}) { revokedCount } }', writer);
+          assert.equal(again.data.updateSession.revokedCount, 2);
+          await live.until((r) => r.length >= 2, 'the events on the other process');
+          assert.deepEqual([...ids(live.received)].sort(), ['ses_victim', 'ses_victim_root']);
+          await live.client.dispose();
+        } finally {
+          await other.stop();
+        }
+      });
+
+      test('the listening connection killed: RESYNC arrives and events flow again', async () => {
+        const live = watch(server, reader, `subscription { sessionEvents(zoneId: "${ZONE}", filter: {kinds: [CREATED]}) { kind sessionId zoneId session { __typename } } }`);
+        await live.acknowledged;
+        await sleep(200);
+        const killed = sql(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+        assert.notEqual(killed, '0');
+        await live.until((r) => kinds(r).includes('RESYNC'), 'RESYNC', 8000);
+        const resync = live.received.find((r) => r.data.sessionEvents.kind === 'RESYNC').data.sessionEvents;
+        assert.equal(resync.sessionId, null);
+        assert.equal(resync.zoneId, ZONE);
+        assert.equal(resync.session, null);
+        importFile(url, { applications: [], users: [], user_agents: [], sessions: [
+          { session_type: 'user', id: 'ses_after_resync', zone_id: ZONE, organization_id: 'org_a', user_id: 'usr_live', parent_id: null, status: 'active', created_at: '2026-02-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z' },
+        ] }, 'after-resync.json');
+        await live.until((r) => ids(r).includes('ses_after_resync'), 'an event after reconnecting');
+        await live.client.dispose();
+      });
+    }
+
+    test('SIGTERM closes sockets cleanly', async () => {
+      const own = await new Server(url).start();
+      const closed = raw(own, [], { bearer: reader });
+      await sleep(400);
+      own.process.kill('SIGTERM');
+      const { code } = await closed;
+      assert.equal(code, 1001);
+      const exit = await own.exited;
+      assert.equal(exit.code, 0);
+    });
+  });
+}
+
+suite('sqlite', () => `sqlite://${join(work, 'live.db')}?mode=rwc`);
+
+suite('postgres', () => {
+  const name = `sglive_${process.pid}_${Date.now() % 1e6}`;
+  sql(PG_ADMIN, `CREATE DATABASE ${name}`);
+  cleanups.push(() => sql(PG_ADMIN, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const admin = new URL(PG_ADMIN);
+  admin.pathname = `/${name}`;
+  return admin.href;
+});
