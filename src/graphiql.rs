@@ -31,7 +31,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 /// fails the tests rather than leaving browsers on year-old cached copies.
 macro_rules! asset_tag {
     () => {
-        "058cb87a"
+        "768f1140"
     };
 }
 
@@ -78,6 +78,11 @@ const VENDORED: &[Asset] = &[
         content_type: CSS,
         body: include_bytes!("../assets/graphiql/graphiql.min.css"),
     },
+    Asset {
+        name: "graphql-ws.min.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("../assets/graphiql/graphql-ws.min.js"),
+    },
 ];
 
 /// Our own script: a separate file rather than inline, so the policy can keep
@@ -107,6 +112,9 @@ const PAGE: &str = concat!(
     asset_tag!(),
     r#""></script>
 <script src="/graphiql/graphiql.min.js?v="#,
+    asset_tag!(),
+    r#""></script>
+<script src="/graphiql/graphql-ws.min.js?v="#,
     asset_tag!(),
     r#""></script>
 <script src="/graphiql/sessiongraph.js"></script>
@@ -143,7 +151,22 @@ const BOOT_SCRIPT: &str = r#"(function () {
     '}',
     ''
   ].join('\n');
-  var fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+  // Subscriptions run over a socket to the same /graphql; its
+  // connection_init carries the Authorization of GraphiQL's headers tab.
+  var wsClient = graphqlWs.createClient({
+    url: location.protocol.replace('http', 'ws') + '//' + location.host + '/graphql',
+    lazy: true,
+    connectionParams: function () {
+      try {
+        var headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
+        var authorization = headers.Authorization || headers.authorization;
+        return authorization ? { Authorization: authorization } : {};
+      } catch (error) {
+        return {};
+      }
+    }
+  });
+  var fetcher = GraphiQL.createFetcher({ url: '/graphql', wsClient: wsClient });
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,

@@ -210,6 +210,45 @@ describe('GraphiQL at GET /', () => {
     assert.match(text, /"__typename": "Query"/);
   });
 
+  test('runs a subscription and shows the event of a revoke made elsewhere', async () => {
+    // An active session of the zone, as another tab would pick it.
+    const pick = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ sessions(zoneId: "zone_001", first: 1, filter: {status: [ACTIVE], includeNested: true}) { nodes { ... on UserSession { id } ... on ApplicationSession { id } } } }' }),
+    });
+    const id = (await pick.json()).data.sessions.nodes[0].id;
+    const query = 'subscription Live { sessionEvents(zoneId: "zone_001") { kind sessionId session { __typename } } }';
+    await page.click('.graphiql-query-editor .CodeMirror');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type(query);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(
+      () => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.operationName === 'Live',
+      null,
+      { timeout: 5_000 },
+    );
+    await page.click('.graphiql-execute-button');
+    // Give the socket its connection_init and subscribe before the write.
+    await sleep(1_000);
+    const revoke = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `mutation { updateSession(id: "${id}", input: {status: REVOKED}) { revokedCount } }` }),
+    });
+    assert.equal((await revoke.json()).data.updateSession.revokedCount >= 1, true);
+    await page.waitForFunction(
+      (sessionId) => {
+        const text = document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue() ?? '';
+        return text.includes('"REVOKED"') && text.includes(sessionId);
+      },
+      id,
+      { timeout: 10_000 },
+    );
+    // Stop the subscription: the same button.
+    await page.click('.graphiql-execute-button');
+  });
+
   test('made no request off this machine and logged no error', (t) => {
     assert.ok(requests.length > 0);
     t.diagnostic(`${requests.length} requests: ${[...new Set(requests.map((url) => new URL(url).pathname))].join(' ')}`);
