@@ -56,6 +56,8 @@ impl Default for SocketLimits {
 const TOKEN_EXPIRED: u16 = 4403;
 /// The protocol's "Connection initialisation timeout".
 const INIT_TIMEOUT: u16 = 4408;
+/// Bytes a socket's read and write buffers start at.
+const SOCKET_BUFFER: usize = 4 * 1024;
 /// RFC 6455: the server is going away.
 const GOING_AWAY: u16 = 1001;
 
@@ -84,6 +86,11 @@ pub async fn upgrade(
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max_message)
         .max_frame_size(max_message)
+        // tungstenite's defaults (128 KiB each way) made an idle socket
+        // cost about 150 KiB; events are small, and a larger message only
+        // grows the buffer while it passes.
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
             serve(gateway, socket, protocol).await;
             drop(permit);
