@@ -270,3 +270,76 @@ pub async fn poll_sqlite(url: String, hub: Arc<EventHub>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: usize) -> SessionEvent {
+        SessionEvent {
+            kind: EventKind::Revoked,
+            zone_id: "zone_a".into(),
+            session_id: format!("ses_{n}"),
+            organization_id: Some("org_a".into()),
+            user_id: Some("usr_a".into()),
+            application_id: None,
+            root_id: "ses_0".into(),
+            occurred_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_subscription_that_falls_behind_ends_with_the_limit_instead_of_growing() {
+        let hub = EventHub::new(2);
+        let mut subscription =
+            hub.subscribe("zone_a", &Access::unrestricted(), EventFilter::default());
+        hub.publish((0..5).map(event).collect());
+        let mut received = Vec::new();
+        while let Ok(delivery) = subscription.receiver.try_recv() {
+            received.push(delivery);
+        }
+        assert_eq!(received.len(), 3, "{received:?}");
+        assert!(matches!(received[0], Delivery::Event(_)));
+        assert!(matches!(received[1], Delivery::Event(_)));
+        assert!(matches!(received[2], Delivery::Overflowed { capacity: 2 }));
+        // Nothing more is queued for it, whatever follows.
+        hub.publish((5..10).map(event).collect());
+        hub.resync();
+        assert!(subscription.receiver.try_recv().is_err());
+    }
+
+    #[test]
+    fn filters_and_organizations_decide_who_receives() {
+        let hub = EventHub::new(10);
+        let other_org = crate::auth::Access::unrestricted();
+        let mut everyone = hub.subscribe("zone_a", &other_org, EventFilter::default());
+        let mut by_user = hub.subscribe(
+            "zone_a",
+            &other_org,
+            EventFilter {
+                user_id: Some("usr_b".into()),
+                ..EventFilter::default()
+            },
+        );
+        let mut other_zone = hub.subscribe("zone_b", &other_org, EventFilter::default());
+        hub.publish(vec![event(1)]);
+        assert!(matches!(
+            everyone.receiver.try_recv(),
+            Ok(Delivery::Event(_))
+        ));
+        assert!(by_user.receiver.try_recv().is_err());
+        assert!(other_zone.receiver.try_recv().is_err());
+        // RESYNC reaches every subscription, whatever its filter.
+        hub.resync();
+        assert!(matches!(
+            by_user.receiver.try_recv(),
+            Ok(Delivery::Resync(_))
+        ));
+        assert!(matches!(
+            other_zone.receiver.try_recv(),
+            Ok(Delivery::Resync(_))
+        ));
+        drop(everyone);
+        assert_eq!(hub.zones.lock().map(|z| z["zone_a"].len()).unwrap_or(0), 1);
+    }
+}

@@ -325,6 +325,27 @@ function suite(name, makeDatabase) {
       });
     }
 
+    test('a socket keeps to its operation limit', async () => {
+      const limited = await new Server(url, ['--max-subscriptions-per-connection', '2']).start();
+      try {
+        const socket = new WebSocket(limited.ws, 'graphql-transport-ws');
+        const seen = [];
+        socket.on('message', (data) => seen.push(JSON.parse(data.toString())));
+        await new Promise((resolve) => socket.on('open', resolve));
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${reader}` } }));
+        await sleep(200);
+        for (const id of ['1', '2', '3']) socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: EVENTS } }));
+        await sleep(500);
+        const third = seen.find((m) => m.id === '3' && m.type === 'next');
+        assert.equal(third?.payload.errors[0].extensions.code, 'QUERY_TOO_COMPLEX', JSON.stringify(seen));
+        assert.equal(third.payload.errors[0].extensions.limit, 'socketOperations');
+        assert.ok(!seen.some((m) => (m.id === '1' || m.id === '2') && m.type === 'complete'));
+        socket.close();
+      } finally {
+        await limited.stop();
+      }
+    });
+
     test('SIGTERM closes sockets cleanly', async () => {
       const own = await new Server(url).start();
       const closed = raw(own, [], { bearer: reader });
