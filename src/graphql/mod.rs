@@ -88,20 +88,59 @@ pub fn sdl() -> String {
 pub async fn execute(
     schema: &SessionGraphSchema,
     db: DatabaseConnection,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
     request_id: RequestId,
     access: Arc<Access>,
 ) -> Response {
-    // Parsed at admission and kept in the request for the engine; a parse
-    // failure is reported here, apart from the validation failures that
-    // follow.
-    let document = match request.parsed_query() {
-        Ok(document) => document,
-        Err(error) => {
-            return Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)]);
+    let (request, idle) = match with_request_state(request, db, request_id, access) {
+        Ok(prepared) => prepared,
+        Err(parse_failure) => return parse_failure,
+    };
+    let response = UntilIdle::new(schema.execute(request), idle).await;
+    code_engine_errors(response)
+}
+
+/// Runs one admitted request over a socket: a subscription's events, or
+/// the one response of a query or mutation. The request's dataloaders and
+/// clock last as long as the stream.
+pub fn execute_stream(
+    schema: &SessionGraphSchema,
+    db: DatabaseConnection,
+    request: async_graphql::Request,
+    request_id: RequestId,
+    access: Arc<Access>,
+) -> BoxStream<'static, Response> {
+    let (request, idle) = match with_request_state(request, db, request_id, access) {
+        Ok(prepared) => prepared,
+        Err(parse_failure) => {
+            return futures_util::stream::once(async move { parse_failure }).boxed();
         }
     };
-    let projection = projection_of(document);
+    let responses = schema.execute_stream(request).map(code_engine_errors);
+    StreamUntilIdle::new(responses, idle).boxed()
+}
+
+/// The request with its own [`RequestState`] (dataloaders, reader, clock)
+/// and the signal its dataloaders wait on; the answer instead when the
+/// document does not parse. Parsed at admission and kept in the request for
+/// the engine, so a parse failure is reported here, apart from the
+/// validation failures that follow.
+#[allow(clippy::result_large_err)] // the error is the finished answer
+fn with_request_state(
+    mut request: async_graphql::Request,
+    db: DatabaseConnection,
+    request_id: RequestId,
+    access: Arc<Access>,
+) -> Result<(async_graphql::Request, IdleSignal), Response> {
+    let projection = match request.parsed_query() {
+        Ok(document) => projection_of(document),
+        Err(error) => {
+            return Err(Response::from_errors(vec![with_code(
+                error,
+                Code::GraphqlParseFailed,
+            )]));
+        }
+    };
     let idle = IdleSignal::default();
     let clock = Clock::at(Utc::now());
     let reader = Arc::new(Reader::new(db, access.clone(), clock.clone(), projection));
@@ -112,13 +151,17 @@ pub async fn execute(
         clock,
         access,
     };
-    let mut response = UntilIdle::new(schema.execute(request.data(state)), idle).await;
-    // Resolvers code their own errors. What is left came from the engine:
-    // without a path, the document failed validation before running; with
-    // one, a field's arguments could not be coerced.
-    // The engine runs each copy of a field selected twice on its own (see
-    // vendor/async-graphql/PATCHES.md); a failure inside both copies is one
-    // failure of one field to the client, as the spec merges the copies.
+    Ok((request.data(state), idle))
+}
+
+/// Resolvers code their own errors. What is left came from the engine:
+/// without a path, the document failed validation before running; with
+/// one, a field's arguments could not be coerced.
+///
+/// The engine runs each copy of a field selected twice on its own (see
+/// vendor/async-graphql/PATCHES.md); a failure inside both copies is one
+/// failure of one field to the client, as the spec merges the copies.
+fn code_engine_errors(mut response: Response) -> Response {
     let mut seen_paths = HashSet::new();
     response
         .errors
@@ -136,54 +179,6 @@ pub async fn execute(
         })
         .collect();
     response
-}
-
-/// Runs one admitted request over a socket: a subscription's events, or
-/// the one response of a query or mutation. The request's dataloaders and
-/// clock last as long as the stream.
-pub fn execute_stream(
-    schema: &SessionGraphSchema,
-    db: DatabaseConnection,
-    mut request: async_graphql::Request,
-    request_id: RequestId,
-    access: Arc<Access>,
-) -> BoxStream<'static, Response> {
-    let document = match request.parsed_query() {
-        Ok(document) => document,
-        Err(error) => {
-            let response = Response::from_errors(vec![with_code(error, Code::GraphqlParseFailed)]);
-            return futures_util::stream::once(async move { response }).boxed();
-        }
-    };
-    let projection = projection_of(document);
-    let idle = IdleSignal::default();
-    let clock = Clock::at(Utc::now());
-    let reader = Arc::new(Reader::new(db, access.clone(), clock.clone(), projection));
-    let state = RequestState {
-        loaders: DataLoaders::new(&reader, &idle),
-        reader,
-        request_id,
-        clock,
-        access,
-    };
-    let responses = schema
-        .execute_stream(request.data(state))
-        .map(|mut response| {
-            response.errors = response
-                .errors
-                .into_iter()
-                .map(|error| {
-                    let code = if error.path.is_empty() {
-                        Code::GraphqlValidationFailed
-                    } else {
-                        Code::BadUserInput
-                    };
-                    with_code(error, code)
-                })
-                .collect();
-            response
-        });
-    StreamUntilIdle::new(responses, idle).boxed()
 }
 
 fn with_code(mut error: ServerError, code: Code) -> ServerError {
