@@ -56,8 +56,10 @@ impl Default for SocketLimits {
 const TOKEN_EXPIRED: u16 = 4403;
 /// The protocol's "Connection initialisation timeout".
 const INIT_TIMEOUT: u16 = 4408;
-/// Bytes a socket's read and write buffers start at.
-const SOCKET_BUFFER: usize = 4 * 1024;
+/// Bytes a socket's read and write buffers start at. An idle socket keeps
+/// its read buffer; what clients send (subscribe, pong) is a few hundred
+/// bytes, and a longer message grows the buffer while it is read.
+const SOCKET_BUFFER: usize = 1024;
 /// RFC 6455: the server is going away.
 const GOING_AWAY: u16 = 1001;
 
@@ -155,14 +157,17 @@ impl Executor for SocketExecutor {
         }
         let guard = OpenOperation(open);
         let request_id = RequestId(format!("{:016x}", rand::random::<u64>()));
-        stream::once(async move {
+        // Boxed so that admission's state (and a query's whole execution)
+        // is freed once it is done, instead of staying in the stream for
+        // as long as the subscription lives.
+        stream::once(Box::pin(async move {
             let responses = run(gateway, request, access, request_id).await;
             // The count drops when the operation's stream does.
             responses.map(move |response| {
                 let _ = &guard;
                 response
             })
-        })
+        }))
         .flatten()
         .boxed()
     }
@@ -273,10 +278,10 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
             Ok(data)
         }
     };
-    let (outgoing, mut to_send) = tokio::sync::mpsc::channel::<Message>(64);
+    let (outgoing, mut to_send) = futures_channel::mpsc::channel::<Message>(64);
     let outgoing_for_errors = outgoing.clone();
     let protocol_sink =
-        futures_util::sink::unfold(outgoing, |outgoing, message: Message| async move {
+        futures_util::sink::unfold(outgoing, |mut outgoing, message: Message| async move {
             outgoing
                 .send(message)
                 .await
@@ -285,7 +290,7 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
         });
     // A message over --max-body-bytes fails the read: the socket closes
     // with 1009 (RFC 6455: message too big) instead of silently.
-    let too_big = outgoing_for_errors.clone();
+    let mut too_big = outgoing_for_errors.clone();
     let incoming = incoming.inspect(move |message| {
         if let Err(error) = message
             && is_too_big(error)
@@ -332,7 +337,7 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
             }
         };
         tokio::select! {
-            message = to_send.recv() => match message {
+            message = to_send.next() => match message {
                 Some(message) => {
                     let message = within_close_limit(message);
                     let closing = matches!(message, Message::Close(_));

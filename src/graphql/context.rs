@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::Context;
 
 use super::errors::{ApiError, RequestId};
-use super::loaders::DataLoaders;
+use super::loaders::LazyDataLoaders;
 use crate::auth::Access;
 use crate::store::{Clock, Reader};
 
@@ -13,7 +13,7 @@ use crate::store::{Clock, Reader};
 /// requests) and the reads of the root fields, the request id for errors
 /// and logs, and the request's clock.
 pub struct RequestState {
-    pub loaders: DataLoaders,
+    pub loaders: LazyDataLoaders,
     /// The reads that are not batched: root lookups, lists and counts.
     pub reader: Arc<Reader>,
     pub request_id: RequestId,

@@ -4,7 +4,8 @@
 //! whole batch; the statement is in the `Reader` method it calls. One [`DataLoaders`] lives per request (created by
 //! `graphql::execute`), so nothing is shared or cached across requests.
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
 use sea_orm::DbErr;
@@ -241,5 +242,33 @@ impl DataLoaders {
             session_counts: DataLoader::new(SessionCountLoader(reader.clone()), idle.clone()),
             ancestors: DataLoader::new(AncestorsLoader(reader.clone()), idle.clone()),
         }
+    }
+}
+
+/// A request's [`DataLoaders`], made at their first use: a subscription
+/// whose events select no relation never needs them, and it may stay open
+/// for hours.
+pub struct LazyDataLoaders {
+    reader: Arc<Reader>,
+    idle: IdleSignal,
+    loaders: OnceLock<DataLoaders>,
+}
+
+impl LazyDataLoaders {
+    pub fn new(reader: &Arc<Reader>, idle: &IdleSignal) -> Self {
+        LazyDataLoaders {
+            reader: reader.clone(),
+            idle: idle.clone(),
+            loaders: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for LazyDataLoaders {
+    type Target = DataLoaders;
+
+    fn deref(&self) -> &DataLoaders {
+        self.loaders
+            .get_or_init(|| DataLoaders::new(&self.reader, &self.idle))
     }
 }

@@ -41,7 +41,7 @@ use crate::store::{Clock, Reader};
 use context::RequestState;
 use dataloader::{IdleSignal, StreamUntilIdle, UntilIdle};
 use errors::RequestId;
-use loaders::DataLoaders;
+use loaders::LazyDataLoaders;
 use mutation::Mutation;
 use projection::projection_of;
 use query::Query;
@@ -145,7 +145,7 @@ fn with_request_state(
     let clock = Clock::at(Utc::now());
     let reader = Arc::new(Reader::new(db, access.clone(), clock.clone(), projection));
     let state = RequestState {
-        loaders: DataLoaders::new(&reader, &idle),
+        loaders: LazyDataLoaders::new(&reader, &idle),
         reader,
         request_id,
         clock,

@@ -328,7 +328,10 @@ pub fn generate(
                         let query_env = ::std::clone::Clone::clone(&query_env);
                         let field = ::std::clone::Clone::clone(&field);
                         let field_name = ::std::clone::Clone::clone(&field_name);
-                        async move {
+                        // Boxed: `then` keeps its pending future inside the
+                        // stream, so an item's resolution, awaited in place,
+                        // would stay allocated for the subscription's life.
+                        ::std::boxed::Box::pin(async move {
                             let f = |execute_data: ::std::option::Option<#crate_name::Data>| {
                                 let schema_env = ::std::clone::Clone::clone(&schema_env);
                                 let query_env = ::std::clone::Clone::clone(&query_env);
@@ -373,7 +376,7 @@ pub fn generate(
                                 }
                             };
                             ::std::result::Result::Ok(query_env.extensions.execute(query_env.operation_name.as_deref(), f).await)
-                        }
+                        })
                     }
                 });
                 #crate_name::ServerResult::Ok(stream)
@@ -383,7 +386,7 @@ pub fn generate(
                 #(#cfg_attrs)*
                 if ctx.item.node.name.node == #field_name {
                     let stream = #crate_name::futures_util::stream::TryStreamExt::try_flatten(
-                        #crate_name::futures_util::stream::once((move || async move { #stream_fn })())
+                        #crate_name::futures_util::stream::once(::std::boxed::Box::pin((move || async move { #stream_fn })()))
                     );
                     let stream = #crate_name::futures_util::StreamExt::map(stream, |res| match res {
                         ::std::result::Result::Ok(resp) => resp,

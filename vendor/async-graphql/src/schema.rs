@@ -586,11 +586,15 @@ where
             let extensions = extensions.clone();
             let env = self.0.env.clone();
             async_stream::stream! {
-                let (env, cache_control) = match prepare_request(
+                // Boxed, as is the execution of a query below: the
+                // stream lives as long as its subscription, and a future
+                // awaited in place would keep its size in the stream's
+                // state for all that time.
+                let (env, cache_control) = match Box::pin(prepare_request(
                         extensions, request, session_data, &env.registry,
                         schema.0.validation_mode, schema.0.recursive_depth,
                         schema.0.max_directives, schema.0.complexity, schema.0.depth
-                ).await {
+                )).await {
                     Ok(res) => res,
                     Err(errors) => {
                         yield Response::from_errors(errors);
@@ -608,8 +612,8 @@ where
                                 .cache_control(cache_control)
                         }
                     };
-                    yield env.extensions
-                        .execute(env.operation_name.as_deref(), f)
+                    yield Box::pin(env.extensions
+                        .execute(env.operation_name.as_deref(), f))
                         .await
                         .cache_control(cache_control);
                     return;
