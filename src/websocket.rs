@@ -62,6 +62,11 @@ const INIT_TIMEOUT: u16 = 4408;
 const SOCKET_BUFFER: usize = 1024;
 /// RFC 6455: the server is going away.
 const GOING_AWAY: u16 = 1001;
+/// How long a socket stays open after the server sent its close frame. A
+/// socket dropped with input still unread (the rest of an oversized
+/// message, say) is reset, and the reset can discard the close frame
+/// before the client reads it.
+const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
 /// The upgrade of `GET /graphql` to a socket, or 503 when this process has
 /// as many sockets open as it may.
@@ -341,7 +346,12 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
                 Some(message) => {
                     let message = within_close_limit(message);
                     let closing = matches!(message, Message::Close(_));
-                    if sink.send(message).await.is_err() || closing {
+                    if sink.send(message).await.is_err() {
+                        return;
+                    }
+                    if closing {
+                        // The protocol reads the client's reply and ends.
+                        let _ = tokio::time::timeout(CLOSE_LINGER, &mut serving).await;
                         return;
                     }
                 }
@@ -349,8 +359,13 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
             },
             () = &mut serving => {
                 // The protocol ended: forward what it still queued.
+                let mut closed = false;
                 while let Ok(message) = to_send.try_recv() {
+                    closed |= matches!(message, Message::Close(_));
                     let _ = sink.send(within_close_limit(message)).await;
+                }
+                if closed {
+                    tokio::time::sleep(CLOSE_LINGER).await;
                 }
                 return;
             }

@@ -346,6 +346,38 @@ function suite(name, makeDatabase) {
       }
     });
 
+    test('a process keeps to its socket limit', async () => {
+      const limited = await new Server(url, ['--max-websocket-connections', '2']).start();
+      const open = () => new Promise((resolve) => {
+        const socket = new WebSocket(limited.ws, 'graphql-transport-ws');
+        socket.on('open', () => resolve({ socket }));
+        socket.on('unexpected-response', (_, response) => {
+          let body = '';
+          response.on('data', (chunk) => { body += chunk; });
+          response.on('end', () => resolve({ status: response.statusCode, body: JSON.parse(body) }));
+        });
+      });
+      try {
+        const first = await open();
+        const second = await open();
+        assert.ok(first.socket && second.socket);
+        const third = await open();
+        assert.equal(third.status, 503);
+        assert.equal(third.body.errors[0].extensions.limit, 'websocketConnections');
+        assert.equal(third.body.errors[0].extensions.maximum, 2);
+        // A closed socket frees its slot, and plain HTTP is not limited.
+        assert.deepEqual(await limited.graphql('{ __typename }', reader), { data: { __typename: 'Query' } });
+        first.socket.close();
+        await sleep(300);
+        const fourth = await open();
+        assert.ok(fourth.socket, JSON.stringify(fourth.body));
+        second.socket.close();
+        fourth.socket.close();
+      } finally {
+        await limited.stop();
+      }
+    });
+
     test('SIGTERM closes sockets cleanly', async () => {
       const own = await new Server(url).start();
       const closed = raw(own, [], { bearer: reader });
