@@ -284,7 +284,9 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
         }
     };
     let (outgoing, mut to_send) = futures_channel::mpsc::channel::<Message>(64);
-    let outgoing_for_errors = outgoing.clone();
+    // A message over --max-body-bytes fails the read: the socket closes
+    // with 1009 (RFC 6455: message too big) instead of silently.
+    let mut too_big = outgoing.clone();
     let protocol_sink =
         futures_util::sink::unfold(outgoing, |mut outgoing, message: Message| async move {
             outgoing
@@ -293,9 +295,6 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
                 .map(|()| outgoing)
                 .map_err(|_| axum::Error::new("the socket closed"))
         });
-    // A message over --max-body-bytes fails the read: the socket closes
-    // with 1009 (RFC 6455: message too big) instead of silently.
-    let mut too_big = outgoing_for_errors.clone();
     let incoming = incoming.inspect(move |message| {
         if let Err(error) = message
             && is_too_big(error)
