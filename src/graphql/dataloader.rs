@@ -58,6 +58,23 @@ pub struct DataLoader<L: Loader> {
 struct Pending<L: Loader> {
     keys: FxHashSet<L::Key>,
     batch: Option<Arc<Batch<L>>>,
+    /// Values another statement already read (see [`Primer`]), found or
+    /// not: their keys never join a batch.
+    primed: FxHashMap<L::Key, Option<L::Value>>,
+}
+
+/// Fills a [`DataLoader`] with values read by another statement (a page
+/// that joined its sessions' users in), so that asking for them loads
+/// nothing.
+pub struct Primer<L: Loader>(Arc<Mutex<Pending<L>>>);
+
+impl<L: Loader> Primer<L> {
+    /// `None` records that nothing exists for the key, as a load that
+    /// found nothing would.
+    pub fn prime(&self, values: impl IntoIterator<Item = (L::Key, Option<L::Value>)>) {
+        let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.primed.extend(values);
+    }
 }
 
 /// What loading a batch gave: a value per key found, or the batch's error.
@@ -77,8 +94,13 @@ impl<L: Loader> DataLoader<L> {
             pending: Arc::new(Mutex::new(Pending {
                 keys: FxHashSet::default(),
                 batch: None,
+                primed: FxHashMap::default(),
             })),
         }
+    }
+
+    pub fn primer(&self) -> Primer<L> {
+        Primer(self.pending.clone())
     }
 
     /// The value for `key`, `None` when nothing was found for it. The key
@@ -87,6 +109,9 @@ impl<L: Loader> DataLoader<L> {
     pub async fn load_one(&self, key: L::Key) -> Result<Option<L::Value>, L::Error> {
         let batch = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(primed) = pending.primed.get(&key) {
+                return Ok(primed.clone());
+            }
             pending.keys.insert(key.clone());
             match &pending.batch {
                 Some(batch) => batch.clone(),

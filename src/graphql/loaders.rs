@@ -1,8 +1,9 @@
 //! The request's dataloaders, one per kind of key, each over the
 //! [`Reader`] of the request. Every `load` below is one call into the
 //! store, which runs one statement per zone (or per shape of list) for the
-//! whole batch; the statement is in the `Reader` method it calls. One [`DataLoaders`] lives per request (created by
-//! `graphql::execute`), so nothing is shared or cached across requests.
+//! whole batch; the statement is in the `Reader` method it calls. One
+//! [`DataLoaders`] lives per request, made at its first use
+//! ([`LazyDataLoaders`]), so nothing is shared or cached across requests.
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -10,11 +11,12 @@ use std::sync::{Arc, OnceLock};
 use rustc_hash::FxHashMap;
 use sea_orm::DbErr;
 
-use super::dataloader::{DataLoader, IdleSignal, Loader};
+use super::dataloader::{DataLoader, IdleSignal, Loader, Primer};
 use crate::entities::{application, user, user_agent};
+use crate::store::joins::{Related, SessionJoins};
 use crate::store::keyset::Page;
 use crate::store::records::{Keyed, ZonedId};
-use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner};
+use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner, OwnerRows};
 use crate::store::{Reader, SessionRow};
 
 /// A batch's failure, shared by every field that waited on it.
@@ -92,6 +94,8 @@ pub struct SessionPageKey {
     pub with_total: bool,
     /// For descendants: the owner is the root of its tree.
     pub owner_is_root: bool,
+    /// The to-one relations of the page's sessions to read with them.
+    pub joins: Arc<SessionJoins>,
 }
 
 /// A session page and, when its key asked for it, the whole list's count.
@@ -117,8 +121,10 @@ fn list_owner(id: &str, is_root: bool) -> ListOwner {
 }
 
 /// Every session connection (`sessions`, `children`, `descendants`): the
-/// pages of one shape load together, one statement for all their owners.
-pub struct SessionPageLoader(Arc<Reader>);
+/// pages of one shape load together, one statement for all their owners,
+/// which also reads the relations the key's `joins` name and primes their
+/// loaders.
+pub struct SessionPageLoader(Arc<Reader>, RelatedPrimers);
 
 impl Loader for SessionPageLoader {
     type Key = SessionPageKey;
@@ -133,17 +139,23 @@ impl Loader for SessionPageLoader {
     ) -> Result<FxHashMap<SessionPageKey, Self::Value>, LoadError> {
         let mut pages = FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
         let groups = group(keys, |k| {
-            (k.zone_id.clone(), k.owner, k.args.clone(), k.with_total)
+            (
+                k.zone_id.clone(),
+                k.owner,
+                k.args.clone(),
+                k.with_total,
+                k.joins.clone(),
+            )
         });
-        for ((zone_id, owner, args, with_total), keys) in groups {
+        for ((zone_id, owner, args, with_total, joins), keys) in groups {
             let owners: Vec<ListOwner> = keys
                 .iter()
                 .map(|k| list_owner(&k.owner_id, k.owner_is_root))
                 .collect();
-            let mut fetched = self
-                .0
-                .session_pages(&zone_id, owner, &owners, &args, with_total)
+            let (mut fetched, related) = self
+                .session_pages(&zone_id, owner, &owners, &args, with_total, &joins)
                 .await?;
+            self.1.prime(related);
             for key in keys {
                 let fetched = fetched.remove(&key.owner_id).unwrap_or_default();
                 let rows = fetched.rows.into_iter().map(Arc::new).collect();
@@ -157,6 +169,42 @@ impl Loader for SessionPageLoader {
             }
         }
         Ok(pages)
+    }
+}
+
+impl SessionPageLoader {
+    /// The pages with their joined relations; when that statement fails,
+    /// the pages alone. A failure of a relation's table then fails only
+    /// the fields that read it, through their own loader, as the spec's
+    /// field errors would have it, not the whole page.
+    async fn session_pages(
+        &self,
+        zone_id: &str,
+        owner: Owner,
+        owners: &[ListOwner],
+        args: &ListArgs,
+        with_total: bool,
+        joins: &SessionJoins,
+    ) -> Result<(FxHashMap<String, OwnerRows>, Related), DbErr> {
+        let joined = self
+            .0
+            .session_pages(zone_id, owner, owners, args, with_total, joins)
+            .await;
+        match joined {
+            Err(_) if !joins.is_empty() => {
+                self.0
+                    .session_pages(
+                        zone_id,
+                        owner,
+                        owners,
+                        args,
+                        with_total,
+                        &SessionJoins::default(),
+                    )
+                    .await
+            }
+            outcome => outcome,
+        }
     }
 }
 
@@ -233,15 +281,62 @@ pub struct DataLoaders {
 
 impl DataLoaders {
     pub fn new(reader: &Arc<Reader>, idle: &IdleSignal) -> Self {
+        let users = DataLoader::new(UserLoader(reader.clone()), idle.clone());
+        let applications = DataLoader::new(ApplicationLoader(reader.clone()), idle.clone());
+        let user_agents = DataLoader::new(UserAgentLoader(reader.clone()), idle.clone());
+        let sessions = DataLoader::new(SessionLoader(reader.clone()), idle.clone());
+        let primers = RelatedPrimers {
+            users: users.primer(),
+            applications: applications.primer(),
+            user_agents: user_agents.primer(),
+            sessions: sessions.primer(),
+        };
         DataLoaders {
-            users: DataLoader::new(UserLoader(reader.clone()), idle.clone()),
-            applications: DataLoader::new(ApplicationLoader(reader.clone()), idle.clone()),
-            user_agents: DataLoader::new(UserAgentLoader(reader.clone()), idle.clone()),
-            sessions: DataLoader::new(SessionLoader(reader.clone()), idle.clone()),
-            session_pages: DataLoader::new(SessionPageLoader(reader.clone()), idle.clone()),
+            session_pages: DataLoader::new(
+                SessionPageLoader(reader.clone(), primers),
+                idle.clone(),
+            ),
+            users,
+            applications,
+            user_agents,
+            sessions,
             session_counts: DataLoader::new(SessionCountLoader(reader.clone()), idle.clone()),
             ancestors: DataLoader::new(AncestorsLoader(reader.clone()), idle.clone()),
         }
+    }
+
+    /// Primes the to-one loaders with records a lookup joined in.
+    pub fn prime(&self, related: Related) {
+        RelatedPrimers {
+            users: self.users.primer(),
+            applications: self.applications.primer(),
+            user_agents: self.user_agents.primer(),
+            sessions: self.sessions.primer(),
+        }
+        .prime(related);
+    }
+}
+
+/// The to-one loaders that joined records prime.
+pub struct RelatedPrimers {
+    users: Primer<UserLoader>,
+    applications: Primer<ApplicationLoader>,
+    user_agents: Primer<UserAgentLoader>,
+    sessions: Primer<SessionLoader>,
+}
+
+impl RelatedPrimers {
+    fn prime(&self, related: Related) {
+        let Related {
+            users,
+            applications,
+            user_agents,
+            sessions,
+        } = related;
+        self.users.prime(users);
+        self.applications.prime(applications);
+        self.user_agents.prime(user_agents);
+        self.sessions.prime(sessions);
     }
 }
 

@@ -8,6 +8,7 @@ pub mod context;
 pub mod dataloader;
 pub mod enums;
 pub mod errors;
+pub mod joins;
 pub mod loaders;
 pub mod mutation;
 pub mod objects;

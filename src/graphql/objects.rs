@@ -10,6 +10,7 @@ use async_graphql::{ID, Interface, Union};
 use crate::entities::enums::SessionType as StoredSessionType;
 use crate::entities::{application, user, user_agent};
 use crate::store::SessionRow;
+use crate::store::joins::SessionJoins;
 use crate::store::session_lists::{ListArgs, Owner};
 
 /// A session a user holds (resolvers in `user_session.rs`).
@@ -86,6 +87,9 @@ pub struct SessionConnection {
     /// Both the page and `totalCount` are selected and one statement can
     /// answer both (see [`ListArgs::counts_in_page`]).
     pub count_in_page: bool,
+    /// The to-one relations of the sessions the document selects, read
+    /// with the page.
+    pub joins: Arc<SessionJoins>,
 }
 
 /// Whose sessions a connection lists.

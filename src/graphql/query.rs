@@ -8,6 +8,7 @@ use async_graphql::{Context, ID, Object};
 use super::arguments::{SessionFilter, SessionListArguments, SessionOrder, criteria};
 use super::context::{fail, state};
 use super::errors::ApiError;
+use super::joins::selected_joins;
 use super::objects::{Application, Node, Session, SessionConnection, SessionList, User, UserAgent};
 use super::session_stats::SessionStats;
 use super::zone_connections::{
@@ -160,8 +161,21 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The id of the session.")] id: ID,
     ) -> async_graphql::Result<Option<Session>> {
-        let row = find_one::<SessionRow>(ctx, id).await?;
-        Ok(row.map(|row| Session::from(Arc::new(row))))
+        let state = state(ctx)?;
+        let joins = selected_joins(&ctx.look_ahead());
+        let found = state
+            .reader
+            .sessions_by_id_joined(std::slice::from_ref(&id.0), &joins)
+            .await
+            .map_err(ApiError::from);
+        let (rows, related) = fail(state, found)?;
+        if !joins.is_empty() {
+            state.loaders.prime(related);
+        }
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|row| Session::from(Arc::new(row))))
     }
 
     /// Lists a zone's sessions, newest first by default. Entry sessions

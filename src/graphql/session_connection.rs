@@ -8,6 +8,7 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use super::arguments::SessionListArguments;
 use super::context::{fail, state};
+use super::joins::connection_joins;
 use super::loaders::{SessionCountKey, SessionPage, SessionPageKey};
 use super::objects::{Session, SessionConnection, SessionList};
 use crate::store::SessionRow;
@@ -90,6 +91,7 @@ impl SessionConnection {
             owner_is_root: list.owner_is_root,
             args: Arc::new(args),
             count_in_page,
+            joins: Arc::new(connection_joins(&selection)),
         }
     }
 
@@ -102,6 +104,7 @@ impl SessionConnection {
             args: self.args.clone(),
             with_total: self.count_in_page,
             owner_is_root: self.owner_is_root,
+            joins: self.joins.clone(),
         };
         let page = state
             .loaders

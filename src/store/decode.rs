@@ -12,7 +12,9 @@ use sea_orm::{DbErr, QueryResult};
 use crate::entities::enums::{OwnerType, SessionType, StoredStatus};
 use crate::entities::{application, user, user_agent};
 
-/// A model that can be read from the row's first columns, in model order.
+/// A model that can be read from a row's columns, in model order, from the
+/// first column or (for rows joined into another's statement) from an
+/// offset.
 pub trait ByPosition: Sized {
     /// How many columns the model takes; a statement's extra columns follow.
     const COLUMNS: usize;
@@ -20,20 +22,51 @@ pub trait ByPosition: Sized {
     /// `selected` has a bit per column (see [`super::Projection::mask`]):
     /// columns without one were left out of the statement and read as
     /// their type's default, which no field of the request reads.
-    fn from_pg(row: &sqlx::postgres::PgRow, selected: u32) -> Result<Self, DbErr>;
+    fn from_pg(row: &sqlx::postgres::PgRow, selected: u32, offset: usize) -> Result<Self, DbErr>;
 
-    fn from_sqlite(row: &sqlx::sqlite::SqliteRow, selected: u32) -> Result<Self, DbErr>;
+    fn from_sqlite(
+        row: &sqlx::sqlite::SqliteRow,
+        selected: u32,
+        offset: usize,
+    ) -> Result<Self, DbErr>;
 
     fn from_row(result: &QueryResult, selected: u32) -> Result<Self, DbErr> {
+        Self::from_row_at(result, selected, 0)
+    }
+
+    /// The model whose first column is the row's column `offset`.
+    fn from_row_at(result: &QueryResult, selected: u32, offset: usize) -> Result<Self, DbErr> {
         if let Some(row) = result.try_as_pg_row() {
-            Self::from_pg(row, selected)
+            Self::from_pg(row, selected, offset)
         } else if let Some(row) = result.try_as_sqlite_row() {
-            Self::from_sqlite(row, selected)
+            Self::from_sqlite(row, selected, offset)
         } else {
-            Err(DbErr::Type(
-                "rows come from PostgreSQL or SQLite only".into(),
-            ))
+            Err(not_pg_or_sqlite())
         }
+    }
+}
+
+fn not_pg_or_sqlite() -> DbErr {
+    DbErr::Type("rows come from PostgreSQL or SQLite only".into())
+}
+
+/// Whether the row's column `index` is SQL `NULL`: a left join that found
+/// nothing.
+pub fn is_null(result: &QueryResult, index: usize) -> Result<bool, DbErr> {
+    fn raw_is_null<R: Row>(row: &R, index: usize) -> Result<bool, DbErr>
+    where
+        usize: sqlx::ColumnIndex<R>,
+    {
+        row.try_get_raw(index)
+            .map(|value| value.is_null())
+            .map_err(|error| DbErr::Type(format!("column {index}: {error}")))
+    }
+    if let Some(row) = result.try_as_pg_row() {
+        raw_is_null(row, index)
+    } else if let Some(row) = result.try_as_sqlite_row() {
+        raw_is_null(row, index)
+    } else {
+        Err(not_pg_or_sqlite())
     }
 }
 
@@ -73,17 +106,17 @@ not_null!(
     OwnerType
 );
 
-/// The value at `index`, or the type's default when the statement left the
-/// column out (its bit in `selected` is clear). The statement fixes each
-/// column's type, so sqlx's per-value type check is skipped; a mismatch
-/// still fails to decode.
-pub fn cell<'r, R, T>(row: &'r R, index: usize, selected: u32) -> Result<T, DbErr>
+/// The value of the model's column `bit`, at the row's column `index`, or
+/// the type's default when the statement left the column out (its bit in
+/// `selected` is clear). The statement fixes each column's type, so sqlx's
+/// per-value type check is skipped; a mismatch still fails to decode.
+pub fn cell<'r, R, T>(row: &'r R, index: usize, bit: usize, selected: u32) -> Result<T, DbErr>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
     T: Decode<'r, R::Database> + Default + FromNull,
 {
-    if selected & (1 << index) == 0 {
+    if selected & (1 << bit) == 0 {
         return Ok(T::default());
     }
     let value = row
@@ -150,28 +183,28 @@ macro_rules! by_position {
             fn from_pg(
                 row: &sea_orm::sqlx::postgres::PgRow,
                 selected: u32,
+                offset: usize,
             ) -> Result<Self, sea_orm::DbErr> {
-                let mut index = 0..;
+                let mut bits = 0..;
                 Ok(Self {
-                    $($field: $crate::store::decode::cell(
-                        row,
-                        index.next().unwrap_or_default(),
-                        selected,
-                    )?,)*
+                    $($field: {
+                        let bit = bits.next().unwrap_or_default();
+                        $crate::store::decode::cell(row, offset + bit, bit, selected)?
+                    },)*
                 })
             }
 
             fn from_sqlite(
                 row: &sea_orm::sqlx::sqlite::SqliteRow,
                 selected: u32,
+                offset: usize,
             ) -> Result<Self, sea_orm::DbErr> {
-                let mut index = 0..;
+                let mut bits = 0..;
                 Ok(Self {
-                    $($field: $crate::store::decode::cell(
-                        row,
-                        index.next().unwrap_or_default(),
-                        selected,
-                    )?,)*
+                    $($field: {
+                        let bit = bits.next().unwrap_or_default();
+                        $crate::store::decode::cell(row, offset + bit, bit, selected)?
+                    },)*
                 })
             }
         }

@@ -140,12 +140,18 @@ pub fn push_cursor_bounds(sql: &mut Sql, order: Ordering, window: &Window) {
 /// ` ORDER BY`-list for the order (reversed when fetching a `last` page):
 /// nulls last, then the key, then the id, both in the sort's direction.
 pub fn order_by(order: Ordering, reversed: bool) -> String {
-    let column = order.key.column();
+    order_by_in(order, reversed, "")
+}
+
+/// [`order_by`] over the columns of the relation named `qualifier` (with
+/// its trailing dot), for a statement that joins other tables in.
+pub fn order_by_in(order: Ordering, reversed: bool, qualifier: &str) -> String {
+    let column = format!("{qualifier}{}", order.key.column());
     let descending = order.descending != reversed;
     let direction = if descending { "DESC" } else { "ASC" };
     let nulls = if reversed { "DESC" } else { "ASC" };
     format!(
-        "CASE WHEN {column} IS NULL THEN 1 ELSE 0 END {nulls}, {column} {direction}, id {direction}"
+        "CASE WHEN {column} IS NULL THEN 1 ELSE 0 END {nulls}, {column} {direction}, {qualifier}id {direction}"
     )
 }
 

@@ -18,6 +18,7 @@ pub mod db;
 mod decode;
 pub mod events;
 pub mod import;
+pub mod joins;
 pub mod keyset;
 mod lists;
 mod projection;

@@ -18,8 +18,9 @@
 /// cursors and page grouping use behind the scenes.
 struct Column {
     name: &'static str,
-    /// The select expression when it is not the bare column.
-    expression: Option<&'static str>,
+    /// The select expression when it is not the bare column: the text
+    /// before and after the column's name.
+    expression: Option<(&'static str, &'static str)>,
     read_by: &'static [&'static str],
 }
 
@@ -107,7 +108,7 @@ const SESSIONS: &[Column] = &[
     // The claims travel as text; see `SessionRow`.
     Column {
         name: "session_data",
-        expression: Some("CAST(session_data AS TEXT)"),
+        expression: Some(("CAST(", " AS TEXT)")),
         read_by: &["sessionData"],
     },
 ];
@@ -178,23 +179,34 @@ impl Projection {
     /// The select list for `table`: every column in model order, `NULL`
     /// standing in for those not selected.
     pub fn select_list(&self, table: Table) -> String {
+        self.select_list_of(table, "")
+    }
+
+    /// [`Self::select_list`] of the table's alias `qualifier` in a join.
+    pub fn qualified_select_list(&self, table: Table, qualifier: &str) -> String {
+        self.select_list_of(table, &format!("{qualifier}."))
+    }
+
+    fn select_list_of(&self, table: Table, qualifier: &str) -> String {
         let mask = self.mask(table);
         let mut list = String::with_capacity(256);
         for (bit, column) in table.columns().iter().enumerate() {
             if bit > 0 {
                 list.push_str(", ");
             }
-            match (mask & (1 << bit) != 0, column.expression) {
-                (true, None) => list.push_str(column.name),
-                (true, Some(expression)) => {
-                    list.push_str(expression);
-                    list.push_str(" AS ");
-                    list.push_str(column.name);
-                }
-                (false, _) => {
-                    list.push_str("NULL AS ");
-                    list.push_str(column.name);
-                }
+            if mask & (1 << bit) == 0 {
+                list.push_str("NULL AS ");
+                list.push_str(column.name);
+                continue;
+            }
+            let (before, after) = column.expression.unwrap_or(("", ""));
+            list.push_str(before);
+            list.push_str(qualifier);
+            list.push_str(column.name);
+            list.push_str(after);
+            if column.expression.is_some() {
+                list.push_str(" AS ");
+                list.push_str(column.name);
             }
         }
         list

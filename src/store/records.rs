@@ -5,6 +5,7 @@ use rustc_hash::FxHashMap;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 use super::decode::ByPosition;
+use super::joins::{JoinPlan, Related, SessionJoins};
 use super::keyset::{Ordering, Window, push_keyset_page};
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization, push_zones};
@@ -43,7 +44,7 @@ impl Table {
     }
 
     /// Sessions may belong to no organization; then the zone alone decides.
-    fn organization_column(self) -> OrganizationColumn {
+    pub(super) fn organization_column(self) -> OrganizationColumn {
         match self {
             Table::Sessions => OrganizationColumn::Nullable,
             _ => OrganizationColumn::Required,
@@ -136,15 +137,55 @@ impl Reader {
     /// lookups of the root fields.
     pub async fn by_id<R: Record>(&self, ids: &[String]) -> Result<Vec<R>, DbErr> {
         let mut sql = Sql::new(self.backend());
+        self.push_by_id(&mut sql, R::TABLE, ids);
+        self.decode_all(sql, R::TABLE).await
+    }
+
+    /// Sessions by id, as [`Self::by_id`] finds them, with the records of
+    /// `joins` read in the same statement.
+    pub async fn sessions_by_id_joined(
+        &self,
+        ids: &[String],
+        joins: &SessionJoins,
+    ) -> Result<(Vec<SessionRow>, Related), DbErr> {
+        let mut related = Related::default();
+        if joins.is_empty() {
+            return Ok((self.by_id(ids).await?, related));
+        }
+        let mut sql = Sql::new(self.backend());
+        let plan = JoinPlan::push(
+            &mut sql,
+            &self.access,
+            &self.projection,
+            joins,
+            SessionRow::COLUMNS,
+            |sql| self.push_by_id(sql, Table::Sessions, ids),
+        );
+        let selected = self.projection.mask(Table::Sessions);
+        let mut rows = Vec::with_capacity(ids.len());
+        // When the joined statement fails, the sessions alone: a failure of
+        // a relation's table then fails only the fields that read it,
+        // through their own loader, not the lookup.
+        let Ok(results) = self.db.query_all_raw(sql.build()).await else {
+            return Ok((self.by_id(ids).await?, related));
+        };
+        for result in results {
+            let row = SessionRow::from_row(&result, selected)?;
+            plan.read(&result, &row, &self.projection, &mut related)?;
+            rows.push(row);
+        }
+        Ok((rows, related))
+    }
+
+    fn push_by_id(&self, sql: &mut Sql, table: Table, ids: &[String]) {
         sql.push(&format!(
             "SELECT {} FROM {} WHERE id IN ",
-            self.projection.select_list(R::TABLE),
-            R::TABLE.name()
+            self.projection.select_list(table),
+            table.name()
         ))
         .bind_list(ids.iter().cloned());
-        push_zones(&mut sql, &self.access);
-        push_organization(&mut sql, &self.access, R::TABLE.organization_column());
-        self.decode_all(sql, R::TABLE).await
+        push_zones(sql, &self.access);
+        push_organization(sql, &self.access, table.organization_column());
     }
 
     /// A page of a zone's records, newest first, with one row more than

@@ -8,7 +8,8 @@ use rustc_hash::FxHashMap;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 use super::decode::ByPosition;
-use super::keyset::{order_by, push_cursor_bounds, push_keyset_page};
+use super::joins::{JoinPlan, Related, SessionJoins};
+use super::keyset::{order_by, order_by_in, push_cursor_bounds, push_keyset_page};
 pub use super::lists::{Criteria, ListArgs, ListOwner, Owner, OwnerRows};
 use super::lists::{PageRequest, push_criteria};
 use super::sql::Sql;
@@ -118,7 +119,9 @@ struct OwnerCount {
 impl Reader {
     /// One page per owner (the zone's list has the one owner `""`), each
     /// with one row more than the page when another follows, keyed by
-    /// owner id. A zone outside the caller's access lists nothing.
+    /// owner id, and the records of `joins` read with them (not for
+    /// descendants, whose statement stays as it is). A zone outside the
+    /// caller's access lists nothing.
     pub async fn session_pages(
         &self,
         zone_id: &str,
@@ -126,10 +129,12 @@ impl Reader {
         owners: &[ListOwner],
         args: &ListArgs,
         with_total: bool,
-    ) -> Result<FxHashMap<String, OwnerRows>, DbErr> {
+        joins: &SessionJoins,
+    ) -> Result<(FxHashMap<String, OwnerRows>, Related), DbErr> {
         let mut pages: FxHashMap<String, OwnerRows> = FxHashMap::default();
+        let mut related = Related::default();
         if !self.access.permits_zone(zone_id) {
-            return Ok(pages);
+            return Ok((pages, related));
         }
         let request = PageRequest {
             access: &self.access,
@@ -141,11 +146,31 @@ impl Reader {
         };
         let columns = self.projection.select_list(Table::Sessions);
         let mut sql = Sql::new(self.backend());
+        let mut joined = None;
         if owner == Owner::Ancestor {
             super::session_trees::push_descendant_page(&mut sql, &request, &columns, owners);
         } else {
             let ids: Vec<String> = owners.iter().map(|owner| owner.id.clone()).collect();
-            push_page(&mut sql, &request, &columns, &ids);
+            if joins.is_empty() {
+                push_page(&mut sql, &request, &columns, &ids);
+            } else {
+                let base_columns = SessionRow::COLUMNS + usize::from(with_total);
+                joined = Some(JoinPlan::push(
+                    &mut sql,
+                    &self.access,
+                    &self.projection,
+                    joins,
+                    base_columns,
+                    |sql| push_page(sql, &request, &columns, &ids),
+                ));
+                // The joins keep no order: the page's order again, over
+                // the base rows.
+                let order = order_by_in(args.order, args.window.backward, "base.");
+                match owner.column() {
+                    Some(column) => sql.push(&format!(" ORDER BY base.{column}, {order}")),
+                    None => sql.push(&format!(" ORDER BY {order}")),
+                };
+            }
         }
         let selected = self.projection.mask(Table::Sessions);
         for result in self.db.query_all_raw(sql.build()).await? {
@@ -156,6 +181,9 @@ impl Reader {
             } else {
                 0
             };
+            if let Some(plan) = &joined {
+                plan.read(&result, &row, &self.projection, &mut related)?;
+            }
             let owner_id = match owner {
                 // So does a descendant's owner.
                 Owner::Ancestor => result.try_get_by_index::<String>(SessionRow::COLUMNS)?,
@@ -168,7 +196,7 @@ impl Reader {
             page.rows.push(row);
             page.total = total;
         }
-        Ok(pages)
+        Ok((pages, related))
     }
 
     /// `totalCount` per owner: the whole filtered list, whatever the

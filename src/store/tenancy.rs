@@ -23,18 +23,31 @@ pub fn push_zones(sql: &mut Sql, access: &Access) {
 
 /// ` AND organization_id = ?`: the token's organization. Open mode adds nothing.
 pub fn push_organization(sql: &mut Sql, access: &Access, column: OrganizationColumn) {
+    push_organization_of(sql, access, column, "");
+}
+
+/// [`push_organization`] for the table aliased `qualifier` (with its
+/// trailing dot) in a join.
+pub fn push_organization_of(
+    sql: &mut Sql,
+    access: &Access,
+    column: OrganizationColumn,
+    qualifier: &str,
+) {
     let Some(organization_id) = access.organization_id() else {
         return;
     };
     match column {
         OrganizationColumn::Required => {
-            sql.push(" AND organization_id = ")
+            sql.push(&format!(" AND {qualifier}organization_id = "))
                 .bind(organization_id.to_owned());
         }
         OrganizationColumn::Nullable => {
-            sql.push(" AND (organization_id IS NULL OR organization_id = ")
-                .bind(organization_id.to_owned())
-                .push(")");
+            sql.push(&format!(
+                " AND ({qualifier}organization_id IS NULL OR {qualifier}organization_id = "
+            ))
+            .bind(organization_id.to_owned())
+            .push(")");
         }
     }
 }

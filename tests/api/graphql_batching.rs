@@ -63,17 +63,64 @@ async fn nested_query_statements_do_not_grow_with_rows(db: TestDb) {
         children_seen > 0,
         "the fixture should give some sessions children"
     );
-    // The page, users, applications, user agents, parents, the children's
-    // pages with their counts, and the children's users: at most 7 whatever
-    // the page size. (A batch that is still waiting to start when the next
-    // level queues keys of its kind takes them too, so a run may need one
-    // statement fewer; never more.)
+    // The page, with its sessions' users, applications, user agents and
+    // parents joined in; then the children's pages with their counts and
+    // their users joined in: two statements whatever the page size.
     for (first, statements) in [(5, small), (50, large)] {
-        assert!(
-            statements <= 7,
-            "{statements} statements for the nested query with first: {first}; at most 7 expected"
+        assert_eq!(
+            statements, 2,
+            "statements for the nested query with first: {first}"
         );
     }
+}
+
+/// A lookup reads the to-one relations it selects, down a parent chain,
+/// in its own statement; a user's page reads its sessions' applications
+/// in the page's.
+async fn selected_relations_are_read_with_their_sessions(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    let (statements, data) = statements_for(
+        &app,
+        r#"{ session(id: "ses_child01") { ... on UserSession {
+             id user { email } application { name } userAgent { name }
+             parent { id user { email } parent { id } } } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(statements, 1, "one statement for the lookup: {data}");
+    assert_eq!(
+        data["session"],
+        json!({
+            "id": "ses_child01",
+            "user": { "email": "ada@example.com" },
+            "application": { "name": "Team Dashboard" },
+            "userAgent": null,
+            "parent": { "id": "ses_root01", "user": { "email": "ada@example.com" }, "parent": null }
+        })
+    );
+
+    let (statements, data) = statements_for(
+        &app,
+        r#"{ user(id: "usr_81aa0e") { id sessions(first: 20) {
+             totalCount nodes { ... on UserSession { id application { name } } } } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        statements, 2,
+        "the user, then the page with its applications: {data}"
+    );
+    assert_eq!(data["user"]["sessions"]["totalCount"], 2);
+    let applications: Vec<&serde_json::Value> = data["user"]["sessions"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|node| &node["application"])
+        .collect();
+    assert!(
+        applications.contains(&&json!({ "name": "Team Dashboard" })),
+        "{data}"
+    );
 }
 
 /// `totalCount` of a per-owner list counts the whole list, whether it comes
@@ -149,6 +196,7 @@ async fn loaders_do_not_leak_across_requests(db: TestDb) {
 
 crate::on_both_databases!(
     nested_query_statements_do_not_grow_with_rows,
+    selected_relations_are_read_with_their_sessions,
     relations_are_only_loaded_when_selected,
     loaders_do_not_leak_across_requests,
     child_counts_agree_with_and_without_cursors,

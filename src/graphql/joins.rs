@@ -1,0 +1,42 @@
+//! Which to-one relations of a page's or a lookup's sessions the document
+//! selects, so their statement reads them too (see [`crate::store::joins`]).
+//!
+//! The look-ahead sees through fragments but not their type conditions nor
+//! `@skip`/`@include`: it errs towards joining a relation no field reads,
+//! which costs a join and changes no answer.
+
+use async_graphql::Lookahead;
+
+use crate::store::joins::{MAX_PARENT_LEVELS, SessionJoins};
+
+/// The relations selected on the sessions of `sessions` (a `nodes` field,
+/// an `edges { node }`, or a session field itself).
+pub fn selected_joins(sessions: &Lookahead<'_>) -> SessionJoins {
+    joins_at(sessions, MAX_PARENT_LEVELS)
+}
+
+/// The relations of a connection's sessions, through `nodes` and `edges`.
+pub fn connection_joins(connection: &Lookahead<'_>) -> SessionJoins {
+    let nodes = connection.field("nodes");
+    let edges = connection.field("edges").field("node");
+    let mut joins = SessionJoins::default();
+    if nodes.exists() {
+        joins = joins.union(joins_at(&nodes, MAX_PARENT_LEVELS));
+    }
+    if edges.exists() {
+        joins = joins.union(joins_at(&edges, MAX_PARENT_LEVELS));
+    }
+    joins
+}
+
+/// `parent_levels`: how many parents down the chain may still be joined.
+fn joins_at(session: &Lookahead<'_>, parent_levels: usize) -> SessionJoins {
+    let parent = session.field("parent");
+    SessionJoins {
+        user: session.field("user").exists(),
+        application: session.field("application").exists(),
+        user_agent: session.field("userAgent").exists(),
+        parent: (parent_levels > 0 && parent.exists())
+            .then(|| Box::new(joins_at(&parent, parent_levels - 1))),
+    }
+}
