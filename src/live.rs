@@ -6,6 +6,7 @@
 //! When the listening connection drops, the process reconnects and sends
 //! RESYNC to every subscription: events may have been missed meanwhile.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use sea_orm::sqlx::postgres::PgListener;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::auth::Access;
 use crate::store::events::{CHANNEL, EventKind, SessionEvent, SqliteOutbox, parse_payload};
@@ -46,13 +47,74 @@ pub enum Delivery {
     },
 }
 
+/// A subscription's queue: the hub pushes, the subscription pops. Idle, it
+/// holds no buffer (a bounded tokio channel allocates a block of 32 slots
+/// up front, about 1 KiB per idle subscriber); it grows while events wait
+/// and gives the room back once drained.
+#[derive(Default)]
+pub struct Queue {
+    deliveries: Mutex<VecDeque<Delivery>>,
+    /// A permit per push, so a pop that finds nothing waits for the next.
+    pushed: Notify,
+    /// Set once the overflow notice is queued: nothing follows it.
+    overflowed: AtomicBool,
+}
+
+/// Room a drained queue keeps; more is given back.
+const QUEUE_KEEP: usize = 16;
+
+impl Queue {
+    /// The next delivery, waiting for one.
+    pub async fn recv(&self) -> Delivery {
+        loop {
+            if let Some(delivery) = self.try_recv() {
+                return delivery;
+            }
+            self.pushed.notified().await;
+        }
+    }
+
+    /// The next delivery, if one waits.
+    pub fn try_recv(&self) -> Option<Delivery> {
+        let mut deliveries = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let delivery = deliveries.pop_front();
+        if deliveries.is_empty() && deliveries.capacity() > QUEUE_KEEP {
+            deliveries.shrink_to(QUEUE_KEEP);
+        }
+        delivery
+    }
+
+    /// Queues `delivery`, or, with `capacity` deliveries already waiting,
+    /// the overflow notice instead, after which nothing more is queued.
+    fn push(&self, delivery: Delivery, capacity: usize) {
+        if self.overflowed.load(Ordering::Relaxed) {
+            return;
+        }
+        {
+            let mut deliveries = self
+                .deliveries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if deliveries.len() >= capacity {
+                self.overflowed.store(true, Ordering::Relaxed);
+                deliveries.push_back(Delivery::Overflowed { capacity });
+            } else {
+                deliveries.push_back(delivery);
+            }
+        }
+        self.pushed.notify_one();
+    }
+}
+
 struct Subscriber {
     id: u64,
     /// `None`: every organization (open mode, or a token without one).
     organization_id: Option<String>,
     filter: EventFilter,
-    sender: mpsc::Sender<Delivery>,
-    overflowed: Arc<AtomicBool>,
+    queue: Arc<Queue>,
 }
 
 impl Subscriber {
@@ -91,7 +153,7 @@ pub struct EventHub {
 
 /// A subscription's end of the hub; leaving the hub when dropped.
 pub struct Subscription {
-    pub receiver: mpsc::Receiver<Delivery>,
+    pub receiver: Arc<Queue>,
     hub: Arc<EventHub>,
     zone_id: String,
     id: u64,
@@ -130,8 +192,7 @@ impl EventHub {
         access: &Access,
         filter: EventFilter,
     ) -> Subscription {
-        // One more slot than the limit, for the overflow notice itself.
-        let (sender, receiver) = mpsc::channel(self.queue_capacity + 1);
+        let queue = Arc::new(Queue::default());
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.zones
             .lock()
@@ -142,11 +203,10 @@ impl EventHub {
                 id,
                 organization_id: access.organization_id().map(str::to_owned),
                 filter,
-                sender,
-                overflowed: Arc::new(AtomicBool::new(false)),
+                queue: queue.clone(),
             });
         Subscription {
-            receiver,
+            receiver: queue,
             hub: self.clone(),
             zone_id: zone_id.to_owned(),
             id,
@@ -178,18 +238,7 @@ impl EventHub {
     }
 
     fn deliver(&self, subscriber: &Subscriber, delivery: Delivery) {
-        if subscriber.overflowed.load(Ordering::Relaxed) {
-            return;
-        }
-        // The queue holds the limit; its last slot is for the notice.
-        if subscriber.sender.capacity() <= 1 {
-            subscriber.overflowed.store(true, Ordering::Relaxed);
-            let _ = subscriber.sender.try_send(Delivery::Overflowed {
-                capacity: self.queue_capacity,
-            });
-            return;
-        }
-        let _ = subscriber.sender.try_send(delivery);
+        subscriber.queue.push(delivery, self.queue_capacity);
     }
 }
 
@@ -291,11 +340,10 @@ mod tests {
     #[test]
     fn a_subscription_that_falls_behind_ends_with_the_limit_instead_of_growing() {
         let hub = EventHub::new(2);
-        let mut subscription =
-            hub.subscribe("zone_a", &Access::unrestricted(), EventFilter::default());
+        let subscription = hub.subscribe("zone_a", &Access::unrestricted(), EventFilter::default());
         hub.publish((0..5).map(event).collect());
         let mut received = Vec::new();
-        while let Ok(delivery) = subscription.receiver.try_recv() {
+        while let Some(delivery) = subscription.receiver.try_recv() {
             received.push(delivery);
         }
         assert_eq!(received.len(), 3, "{received:?}");
@@ -305,15 +353,15 @@ mod tests {
         // Nothing more is queued for it, whatever follows.
         hub.publish((5..10).map(event).collect());
         hub.resync();
-        assert!(subscription.receiver.try_recv().is_err());
+        assert!(subscription.receiver.try_recv().is_none());
     }
 
     #[test]
     fn filters_and_organizations_decide_who_receives() {
         let hub = EventHub::new(10);
         let other_org = crate::auth::Access::unrestricted();
-        let mut everyone = hub.subscribe("zone_a", &other_org, EventFilter::default());
-        let mut by_user = hub.subscribe(
+        let everyone = hub.subscribe("zone_a", &other_org, EventFilter::default());
+        let by_user = hub.subscribe(
             "zone_a",
             &other_org,
             EventFilter {
@@ -321,23 +369,23 @@ mod tests {
                 ..EventFilter::default()
             },
         );
-        let mut other_zone = hub.subscribe("zone_b", &other_org, EventFilter::default());
+        let other_zone = hub.subscribe("zone_b", &other_org, EventFilter::default());
         hub.publish(vec![event(1)]);
         assert!(matches!(
             everyone.receiver.try_recv(),
-            Ok(Delivery::Event(_))
+            Some(Delivery::Event(_))
         ));
-        assert!(by_user.receiver.try_recv().is_err());
-        assert!(other_zone.receiver.try_recv().is_err());
+        assert!(by_user.receiver.try_recv().is_none());
+        assert!(other_zone.receiver.try_recv().is_none());
         // RESYNC reaches every subscription, whatever its filter.
         hub.resync();
         assert!(matches!(
             by_user.receiver.try_recv(),
-            Ok(Delivery::Resync(_))
+            Some(Delivery::Resync(_))
         ));
         assert!(matches!(
             other_zone.receiver.try_recv(),
-            Ok(Delivery::Resync(_))
+            Some(Delivery::Resync(_))
         ));
         drop(everyone);
         assert_eq!(hub.zones.lock().map(|z| z["zone_a"].len()).unwrap_or(0), 1);

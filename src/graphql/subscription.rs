@@ -167,8 +167,8 @@ impl Subscription {
             let clock = clock.clone();
             let zone_id = zone_id.clone();
             async move {
-                let mut subscription = subscription?;
-                let delivery = subscription.receiver.recv().await?;
+                let subscription = subscription?;
+                let delivery = subscription.receiver.recv().await;
                 // Each event reads its session as it is at delivery.
                 clock.advance();
                 Some(match delivery {
