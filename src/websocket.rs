@@ -247,7 +247,8 @@ fn refused(refusal: Refusal) -> Response {
         }
     }
     error.extensions = Some(extensions);
-    Response::from_errors(vec![error])
+    // Sent as graphql-transport-ws `error`: the operation never ran.
+    Response::from_request_errors(vec![error])
 }
 
 /// The socket's life: the protocol (async-graphql-axum's

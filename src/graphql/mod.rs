@@ -136,7 +136,7 @@ fn with_request_state(
     let projection = match request.parsed_query() {
         Ok(document) => projection_of(document),
         Err(error) => {
-            return Err(Response::from_errors(vec![with_code(
+            return Err(Response::from_request_errors(vec![with_code(
                 error,
                 Code::GraphqlParseFailed,
             )]));

@@ -264,6 +264,13 @@ function suite(name, makeDatabase) {
       const forbidden = watch(server, reader, `subscription { sessionEvents(zoneId: "${OTHER_ZONE}") { kind } }`);
       await forbidden.until((r) => r.length >= 1, 'a FORBIDDEN answer');
       assert.equal(forbidden.received[0].errors[0].extensions.code, 'FORBIDDEN');
+      // A document that fails validation never runs: graphql-ws hands its
+      // errors to the sink's `error`, as the protocol's `error` message.
+      const invalid = watch(server, reader, `subscription { sessionEvents(zoneId: "${ZONE}") { noSuchField } }`);
+      for (let waited = 0; invalid.errors.length === 0 && waited < 5000; waited += 25) await sleep(25);
+      assert.equal(invalid.received.length, 0, JSON.stringify(invalid.received));
+      assert.equal(invalid.errors[0]?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED', JSON.stringify(invalid.errors));
+      await invalid.client.dispose();
       await live.client.dispose();
       await forbidden.client.dispose();
     });
@@ -336,10 +343,11 @@ function suite(name, makeDatabase) {
         await sleep(200);
         for (const id of ['1', '2', '3']) socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: EVENTS } }));
         await sleep(500);
-        const third = seen.find((m) => m.id === '3' && m.type === 'next');
-        assert.equal(third?.payload.errors[0].extensions.code, 'QUERY_TOO_COMPLEX', JSON.stringify(seen));
-        assert.equal(third.payload.errors[0].extensions.limit, 'socketOperations');
-        assert.ok(!seen.some((m) => (m.id === '1' || m.id === '2') && m.type === 'complete'));
+        // A refused operation is the protocol's `error`, with no `complete` after it.
+        const third = seen.find((m) => m.id === '3' && m.type === 'error');
+        assert.equal(third?.payload[0].extensions.code, 'QUERY_TOO_COMPLEX', JSON.stringify(seen));
+        assert.equal(third.payload[0].extensions.limit, 'socketOperations');
+        assert.ok(!seen.some((m) => m.type === 'complete'), JSON.stringify(seen));
         socket.close();
       } finally {
         await limited.stop();

@@ -27,6 +27,12 @@ pub struct Response {
     /// HTTP headers
     #[serde(skip)]
     pub http_headers: http::HeaderMap,
+
+    /// The request failed before it ran (it did not parse, validate or
+    /// pass admission): over `graphql-transport-ws` such a failure is the
+    /// protocol's `error` message, not a `next`.
+    #[serde(skip)]
+    pub request_error: bool,
 }
 
 impl Response {
@@ -45,6 +51,16 @@ impl Response {
         Self {
             errors,
             ..Default::default()
+        }
+    }
+
+    /// A response of errors that ended the request before it ran; see
+    /// [`Response::request_error`].
+    #[must_use]
+    pub fn from_request_errors(errors: Vec<ServerError>) -> Self {
+        Self {
+            request_error: true,
+            ..Self::from_errors(errors)
         }
     }
 

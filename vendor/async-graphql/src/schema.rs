@@ -597,7 +597,7 @@ where
                 )).await {
                     Ok(res) => res,
                     Err(errors) => {
-                        yield Response::from_errors(errors);
+                        yield Response::from_request_errors(errors);
                         return;
                     }
                 };

@@ -488,6 +488,21 @@ where
 
         for (id, stream) in &mut *this.streams {
             match Pin::new(stream).poll_next(cx) {
+                Poll::Ready(Some(payload))
+                    if payload.request_error && *this.protocol == Protocols::GraphQLWS =>
+                {
+                    // graphql-transport-ws: `error` ends the operation; no
+                    // `complete` follows it.
+                    let id = id.clone();
+                    this.streams.remove(&id);
+                    return Poll::Ready(Some(WsMessage::Text(
+                        serde_json::to_string(&ServerMessage::Error {
+                            id: &id,
+                            payload: payload.errors,
+                        })
+                        .unwrap(),
+                    )));
+                }
                 Poll::Ready(Some(payload)) => {
                     return Poll::Ready(Some(WsMessage::Text(
                         serde_json::to_string(&this.protocol.next_message(id, payload)).unwrap(),
@@ -623,11 +638,11 @@ enum ServerMessage<'a> {
         id: &'a str,
         payload: Response,
     },
-    // Not used by this library, as it's not necessary to send
-    // Error {
-    //     id: &'a str,
-    //     payload: serde_json::Value,
-    // },
+    /// graphql-ws protocol: the operation failed before it ran.
+    Error {
+        id: &'a str,
+        payload: Vec<crate::ServerError>,
+    },
     Complete {
         id: &'a str,
     },
