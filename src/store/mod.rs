@@ -37,7 +37,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
+};
 
 use crate::auth::Access;
 pub use projection::{Projection, Table};
@@ -95,5 +97,20 @@ impl Reader {
 
     fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// Runs one of the request's reads, on another connection when the
+    /// first turns out dead.
+    async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        db::retry_on_lost_connection(&self.db, || self.db.query_all_raw(statement.clone())).await
+    }
+
+    /// [`Self::query`], each row read as a `T` by column name.
+    async fn query_as<T: FromQueryResult>(&self, statement: Statement) -> Result<Vec<T>, DbErr> {
+        self.query(statement)
+            .await?
+            .iter()
+            .map(|row| T::from_query_result(row, ""))
+            .collect()
     }
 }

@@ -2,7 +2,7 @@
 //! agents.
 
 use rustc_hash::FxHashMap;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{DbErr, FromQueryResult};
 
 use super::decode::ByPosition;
 use super::joins::{JoinPlan, Related, SessionJoins};
@@ -166,7 +166,7 @@ impl Reader {
         // When the joined statement fails, the sessions alone: a failure of
         // a relation's table then fails only the fields that read it,
         // through their own loader, not the lookup.
-        let Ok(results) = self.db.query_all_raw(sql.build()).await else {
+        let Ok(results) = self.query(sql.build()).await else {
             return Ok((self.by_id(ids).await?, related));
         };
         for result in results {
@@ -224,8 +224,8 @@ impl Reader {
         ))
         .bind(zone_id.to_owned());
         push_organization(&mut sql, &self.access, table.organization_column());
-        let total = Total::find_by_statement(sql.build()).one(&self.db).await?;
-        Ok(total.map_or(0, |total| total.total))
+        let total = self.query_as::<Total>(sql.build()).await?;
+        Ok(total.first().map_or(0, |total| total.total))
     }
 
     async fn decode_all<R: ByPosition>(&self, sql: Sql, table: Table) -> Result<Vec<R>, DbErr> {
@@ -233,8 +233,7 @@ impl Reader {
     }
 
     async fn decode_with<R: ByPosition>(&self, sql: Sql, selected: u32) -> Result<Vec<R>, DbErr> {
-        self.db
-            .query_all_raw(sql.build())
+        self.query(sql.build())
             .await?
             .iter()
             .map(|result| R::from_row(result, selected))

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{DbErr, FromQueryResult};
 
 use super::decode::ByPosition;
 use super::joins::{JoinPlan, Related, SessionJoins};
@@ -173,7 +173,7 @@ impl Reader {
             }
         }
         let selected = self.projection.mask(Table::Sessions);
-        for result in self.db.query_all_raw(sql.build()).await? {
+        for result in self.query(sql.build()).await? {
             let row = SessionRow::from_row(&result, selected)?;
             let total = if with_total {
                 // The count follows the session's columns.
@@ -233,9 +233,7 @@ impl Reader {
                 self.now(),
             );
         }
-        let rows = OwnerCount::find_by_statement(sql.build())
-            .all(&self.db)
-            .await?;
+        let rows = self.query_as::<OwnerCount>(sql.build()).await?;
         Ok(rows.into_iter().map(|row| (row.owner, row.total)).collect())
     }
 }

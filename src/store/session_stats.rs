@@ -83,9 +83,7 @@ impl Reader {
         if let Some(limit) = limit {
             sql.push(&format!(" LIMIT {limit}"));
         }
-        let rows = GroupCount::find_by_statement(sql.build())
-            .all(&self.db)
-            .await?;
+        let rows = self.query_as::<GroupCount>(sql.build()).await?;
         Ok(rows
             .into_iter()
             .map(|row| (row.group_key, row.total))

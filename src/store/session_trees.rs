@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 
 use super::decode::ByPosition;
 use super::keyset::{order_by, push_cursor_bounds, push_keyset_page};
@@ -193,7 +193,7 @@ impl Reader {
         push_organization(&mut sql, &self.access, OrganizationColumn::Nullable);
         sql.push(") chain ORDER BY descendant_id, depth");
         let selected = self.projection.mask(Table::Sessions);
-        for result in self.db.query_all_raw(sql.build()).await? {
+        for result in self.query(sql.build()).await? {
             let row = SessionRow::from_row(&result, selected)?;
             // The descendant follows the session's columns.
             let descendant = result.try_get_by_index::<String>(SessionRow::COLUMNS)?;

@@ -51,6 +51,39 @@ async fn postgres_outage_is_service_unavailable_until_it_recovers() {
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
 
+/// A pooled connection whose backend was terminated (a failover, an
+/// administrator) is not pinged before use while it is busy; the read that
+/// meets it runs again on another connection, and so does a mutation's
+/// `BEGIN`, so the client never sees the dead connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_pooled_connections_are_replaced_without_an_error() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let name = db.url.rsplit('/').next().expect("database name").to_owned();
+    let app = spawn_app_with(db, &example_document()).await;
+    let read = r#"{ session(id: "ses_root01") { ... on UserSession { id user { email } } } }"#;
+    let revoke = r#"mutation { updateSession(id: "ses_child01", input: {status: REVOKED}) { revokedCount } }"#;
+    for round in 0..3 {
+        // Warm the pool, then kill every backend it holds.
+        for _ in 0..4 {
+            app.query(read, json!({})).await;
+        }
+        as_admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .await;
+        let (status, body) = if round < 2 {
+            app.post_graphql(read, json!({})).await
+        } else {
+            app.post_graphql(revoke, json!({})).await
+        };
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "round {round}: {body}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_starts_while_postgres_refuses_and_becomes_ready() {
     let Some(db) = TestDb::new(Backend::Postgres).await else {
