@@ -68,6 +68,12 @@ struct Pending<L: Loader> {
 /// nothing.
 pub struct Primer<L: Loader>(Arc<Mutex<Pending<L>>>);
 
+impl<L: Loader> Clone for Primer<L> {
+    fn clone(&self) -> Self {
+        Primer(self.0.clone())
+    }
+}
+
 impl<L: Loader> Primer<L> {
     /// `None` records that nothing exists for the key, as a load that
     /// found nothing would.

@@ -16,7 +16,7 @@ use crate::entities::{application, user, user_agent};
 use crate::store::joins::{Related, SessionJoins};
 use crate::store::keyset::Page;
 use crate::store::records::{Keyed, ZonedId};
-use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner, OwnerRows};
+use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner};
 use crate::store::{Reader, SessionRow};
 
 /// A batch's failure, shared by every field that waited on it.
@@ -153,6 +153,7 @@ impl Loader for SessionPageLoader {
                 .map(|k| list_owner(&k.owner_id, k.owner_is_root))
                 .collect();
             let (mut fetched, related) = self
+                .0
                 .session_pages(&zone_id, owner, &owners, &args, with_total, &joins)
                 .await?;
             self.1.prime(related);
@@ -169,42 +170,6 @@ impl Loader for SessionPageLoader {
             }
         }
         Ok(pages)
-    }
-}
-
-impl SessionPageLoader {
-    /// The pages with their joined relations; when that statement fails,
-    /// the pages alone. A failure of a relation's table then fails only
-    /// the fields that read it, through their own loader, as the spec's
-    /// field errors would have it, not the whole page.
-    async fn session_pages(
-        &self,
-        zone_id: &str,
-        owner: Owner,
-        owners: &[ListOwner],
-        args: &ListArgs,
-        with_total: bool,
-        joins: &SessionJoins,
-    ) -> Result<(FxHashMap<String, OwnerRows>, Related), DbErr> {
-        let joined = self
-            .0
-            .session_pages(zone_id, owner, owners, args, with_total, joins)
-            .await;
-        match joined {
-            Err(_) if !joins.is_empty() => {
-                self.0
-                    .session_pages(
-                        zone_id,
-                        owner,
-                        owners,
-                        args,
-                        with_total,
-                        &SessionJoins::default(),
-                    )
-                    .await
-            }
-            outcome => outcome,
-        }
     }
 }
 
@@ -277,6 +242,8 @@ pub struct DataLoaders {
     pub session_pages: DataLoader<SessionPageLoader>,
     pub session_counts: DataLoader<SessionCountLoader>,
     pub ancestors: DataLoader<AncestorsLoader>,
+    /// The to-one loaders, for lookups that join relations in.
+    primers: RelatedPrimers,
 }
 
 impl DataLoaders {
@@ -293,9 +260,10 @@ impl DataLoaders {
         };
         DataLoaders {
             session_pages: DataLoader::new(
-                SessionPageLoader(reader.clone(), primers),
+                SessionPageLoader(reader.clone(), primers.clone()),
                 idle.clone(),
             ),
+            primers,
             users,
             applications,
             user_agents,
@@ -307,17 +275,12 @@ impl DataLoaders {
 
     /// Primes the to-one loaders with records a lookup joined in.
     pub fn prime(&self, related: Related) {
-        RelatedPrimers {
-            users: self.users.primer(),
-            applications: self.applications.primer(),
-            user_agents: self.user_agents.primer(),
-            sessions: self.sessions.primer(),
-        }
-        .prime(related);
+        self.primers.prime(related);
     }
 }
 
 /// The to-one loaders that joined records prime.
+#[derive(Clone)]
 pub struct RelatedPrimers {
     users: Primer<UserLoader>,
     applications: Primer<ApplicationLoader>,

@@ -122,7 +122,34 @@ impl Reader {
     /// owner id, and the records of `joins` read with them (not for
     /// descendants, whose statement stays as it is). A zone outside the
     /// caller's access lists nothing.
+    ///
+    /// When the joined statement fails, the pages are read alone: a failure
+    /// of a relation's table then fails only the fields that read it,
+    /// through their own loader, as the spec's field errors would have it,
+    /// not the whole page.
     pub async fn session_pages(
+        &self,
+        zone_id: &str,
+        owner: Owner,
+        owners: &[ListOwner],
+        args: &ListArgs,
+        with_total: bool,
+        joins: &SessionJoins,
+    ) -> Result<(FxHashMap<String, OwnerRows>, Related), DbErr> {
+        let joined = self
+            .read_session_pages(zone_id, owner, owners, args, with_total, joins)
+            .await;
+        match joined {
+            Err(_) if !joins.is_empty() && owner != Owner::Ancestor => {
+                let alone = SessionJoins::default();
+                self.read_session_pages(zone_id, owner, owners, args, with_total, &alone)
+                    .await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn read_session_pages(
         &self,
         zone_id: &str,
         owner: Owner,
