@@ -56,9 +56,10 @@ pub async fn connect_lazily(
 
 /// A pooled connection idle for this long is pinged before it is handed
 /// out. sqlx pings every connection on acquire by default, a round trip
-/// before each statement (4% of the gateway's CPU on a nested query); it
-/// also pings each one on release, so a busy connection is known alive.
-/// One that died in between is met by [`retry_on_lost_connection`].
+/// before each statement (4% of the gateway's CPU on a nested query), and
+/// on release, which our patched sqlx-core no longer does
+/// (vendor/sqlx-core/PATCHES.md). A busy connection is known alive by its
+/// last statement; one that died since is met by [`retry_on_lost_connection`].
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 fn pool_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> ConnectOptions {

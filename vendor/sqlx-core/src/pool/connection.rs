@@ -304,14 +304,20 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
-        // test the connection on-release to ensure it is still viable,
-        // and flush anything time-sensitive like transaction rollbacks
-        // if an Executor future/stream is dropped during an `.await` call, the connection
-        // is likely to be left in an inconsistent state, in which case it should not be
-        // returned to the pool; also of course, if it was dropped due to an error
-        // this is simply a band-aid as SQLx-next connections should be able
-        // to recover from cancellations
-        if let Err(error) = self.raw.ping().await {
+        // Patched (see PATCHES.md): upstream pings every connection it gets
+        // back, a round trip to the database per released connection. A
+        // connection with nothing left in its write buffer only needs the
+        // replies it still awaits read (a future dropped mid-query leaves
+        // some), which `flush` does without a round trip when there are none.
+        // Queued messages (a dropped transaction's ROLLBACK, a half-written
+        // query) still get the ping, whose sync closes them out. A dead idle
+        // connection is found by `test_before_acquire` instead.
+        let settled = if self.raw.should_flush() {
+            self.raw.ping().await
+        } else {
+            self.raw.flush().await
+        };
+        if let Err(error) = settled {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
