@@ -38,12 +38,25 @@ pub trait Loader: Send + Sync + 'static {
 }
 
 /// Announces each time the request goes idle; batches wait for it.
-#[derive(Clone)]
-pub struct IdleSignal(Arc<watch::Sender<u64>>);
+///
+/// The channel is made when the first batch waits: a subscription that
+/// never loads anything (most select no `session`) would otherwise keep
+/// a watch channel, over 300 bytes, for each idle subscriber. Until then
+/// an announcement has no listener and is dropped, as the channel would.
+#[derive(Clone, Default)]
+pub struct IdleSignal(Arc<OnceLock<watch::Sender<u64>>>);
 
-impl Default for IdleSignal {
-    fn default() -> Self {
-        IdleSignal(Arc::new(watch::channel(0).0))
+impl IdleSignal {
+    /// A receiver that sees the next announcement, and an error once the
+    /// request (every clone of this signal) is gone.
+    fn listen(&self) -> watch::Receiver<u64> {
+        self.0.get_or_init(|| watch::channel(0).0).subscribe()
+    }
+
+    fn announce(&self) {
+        if let Some(sender) = self.0.get() {
+            sender.send_modify(|count| *count = count.wrapping_add(1));
+        }
     }
 }
 
@@ -151,7 +164,7 @@ impl<L: Loader> DataLoader<L> {
     /// Runs the batch as its own task once the request is idle: every
     /// sibling resolver of a level has queued its key by then.
     fn schedule(&self, batch: Arc<Batch<L>>) {
-        let mut became_idle = self.idle.0.subscribe();
+        let mut became_idle = self.idle.listen();
         let loader = self.loader.clone();
         let pending = self.pending.clone();
         tokio::spawn(async move {
@@ -226,9 +239,7 @@ impl<F: Future> Future for UntilIdle<F> {
         let waker = Waker::from(flag.clone());
         let result = self.request.as_mut().poll(&mut Context::from_waker(&waker));
         if result.is_pending() && !flag.woken.load(Ordering::Acquire) {
-            self.idle
-                .0
-                .send_modify(|count| *count = count.wrapping_add(1));
+            self.idle.announce();
         }
         result
     }
@@ -264,9 +275,7 @@ impl<S: futures_util::Stream> futures_util::Stream for StreamUntilIdle<S> {
             .as_mut()
             .poll_next(&mut Context::from_waker(&waker));
         if result.is_pending() && !flag.woken.load(Ordering::Acquire) {
-            self.idle
-                .0
-                .send_modify(|count| *count = count.wrapping_add(1));
+            self.idle.announce();
         }
         result
     }

@@ -579,7 +579,10 @@ where
         session_data: Arc<Data>,
     ) -> BoxStream<'static, Response> {
         let schema = self.clone();
-        let request = request.into();
+        // Boxed: moved into the stream, a request would keep its size in
+        // the stream's state for the subscription's life, long after
+        // `prepare_request` consumed it.
+        let request = Box::new(request.into());
         let extensions = self.create_extensions(session_data.clone());
 
         let stream = futures_util::stream::StreamExt::boxed({
@@ -591,7 +594,7 @@ where
                 // awaited in place would keep its size in the stream's
                 // state for all that time.
                 let (env, cache_control) = match Box::pin(prepare_request(
-                        extensions, request, session_data, &env.registry,
+                        extensions, *request, session_data, &env.registry,
                         schema.0.validation_mode, schema.0.recursive_depth,
                         schema.0.max_directives, schema.0.complexity, schema.0.depth
                 )).await {
