@@ -19,7 +19,7 @@ use async_graphql::{Data, Executor, Request, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use futures_util::stream::BoxStream;
+use futures_util::stream::{BoxStream, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::json;
 
@@ -99,7 +99,10 @@ pub async fn upgrade(
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
-            serve(gateway, socket, protocol).await;
+            // Split here, not in `serve`: a socket moved into the
+            // socket's future keeps its size there after the split.
+            let (sink, incoming) = socket.split();
+            serve(gateway, sink, incoming, protocol).await;
             drop(permit);
         })
 }
@@ -255,8 +258,15 @@ fn refused(refusal: Refusal) -> Response {
 /// `GraphQLWebSocket`) writes into a queue this loop forwards to the
 /// socket, beside the server's pings and the closes of its own: when the
 /// token expires, when `connection_init` never comes, when the server stops.
-async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtocol) {
-    let (mut sink, incoming) = socket.split();
+///
+/// The future lives as long as the socket, so it keeps one timer: the
+/// `connection_init` deadline until the ack, then the token's expiry.
+async fn serve(
+    gateway: Arc<Gateway>,
+    mut sink: SplitSink<WebSocket, Message>,
+    incoming: SplitStream<WebSocket>,
+    protocol: GraphQLProtocol,
+) {
     let expiry: Arc<std::sync::Mutex<Option<SystemTime>>> = Arc::default();
     let acknowledged = Arc::new(AtomicBool::new(false));
     let on_init = {
@@ -320,8 +330,10 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
     let limits = gateway.socket_limits;
     let mut pings = tokio::time::interval(limits.keepalive);
     pings.tick().await;
-    let init_deadline = tokio::time::sleep(limits.init_timeout);
-    tokio::pin!(init_deadline);
+    let deadline = tokio::time::sleep(limits.init_timeout);
+    tokio::pin!(deadline);
+    let mut deadline_armed = true;
+    let mut deadline_is_expiry = false;
     let mut stopping = gateway.stop.subscribe();
     let close = |code: u16, reason: &str| {
         Message::Close(Some(CloseFrame {
@@ -330,17 +342,18 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
         }))
     };
     loop {
-        let expires_in = expiry
-            .lock()
-            .ok()
-            .and_then(|expiry| *expiry)
-            .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
-        let expired = async {
+        if !deadline_is_expiry && acknowledged.load(Ordering::Acquire) {
+            deadline_is_expiry = true;
+            let expires_in = expiry
+                .lock()
+                .ok()
+                .and_then(|expiry| *expiry)
+                .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
             match expires_in {
-                Some(after) => tokio::time::sleep(after).await,
-                None => future::pending().await,
+                Some(after) => deadline.as_mut().reset(tokio::time::Instant::now() + after),
+                None => deadline_armed = false,
             }
-        };
+        }
         tokio::select! {
             message = to_send.next() => match message {
                 Some(message) => {
@@ -369,13 +382,17 @@ async fn serve(gateway: Arc<Gateway>, socket: WebSocket, protocol: GraphQLProtoc
                 }
                 return;
             }
-            () = expired => {
-                let _ = sink.send(close(TOKEN_EXPIRED, "Forbidden: the token expired")).await;
-                return;
-            }
-            () = &mut init_deadline, if !acknowledged.load(Ordering::Acquire) => {
-                let _ = sink.send(close(INIT_TIMEOUT, "Connection initialisation timeout")).await;
-                return;
+            () = &mut deadline, if deadline_armed => {
+                if deadline_is_expiry {
+                    let _ = sink.send(close(TOKEN_EXPIRED, "Forbidden: the token expired")).await;
+                    return;
+                }
+                if !acknowledged.load(Ordering::Acquire) {
+                    let _ = sink.send(close(INIT_TIMEOUT, "Connection initialisation timeout")).await;
+                    return;
+                }
+                // Acknowledged as the deadline passed: the next turn
+                // switches it to the token's expiry.
             }
             _ = pings.tick() => {
                 if acknowledged.load(Ordering::Acquire)
