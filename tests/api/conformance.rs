@@ -42,6 +42,7 @@ on_both_databases!(
     nesting_within_the_documented_limits_is_accepted,
     a_mutation_selected_twice_runs_once,
     thousands_of_repeats_of_one_field_validate,
+    a_remembered_document_still_checks_its_variables,
 );
 
 async fn fragments_on_the_session_union_apply_wherever_the_object_belongs_to_it(db: TestDb) {
@@ -385,4 +386,50 @@ async fn thousands_of_repeats_of_one_field_validate(db: TestDb) {
         app.query(&query, json!({})).await,
         json!({ "session": { "user": { "id": "usr_81aa0e" } } })
     );
+}
+
+/// The messages and codes of a response's errors (their request ids differ).
+fn error_messages(body: &Value) -> Vec<(Value, Value)> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| (e["message"].clone(), e["extensions"]["code"].clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn a_remembered_document_still_checks_its_variables(db: TestDb) {
+    let app = app(db).await;
+    // Once a document's text has passed validation, later requests with it
+    // run only the rule that reads variables (vendor/async-graphql,
+    // `DocumentValidation`): a bad variable must fail exactly as it did
+    // before the document was remembered, and a good one must run.
+    let query = r#"query Children($first: Int) { session(id: "ses_root01") {
+        ... on UserSession { children(first: $first) { totalCount } } } }"#;
+    let (_, fresh) = app.post_graphql(query, json!({ "first": "two" })).await;
+    let fresh_errors = error_messages(&fresh);
+    assert!(!fresh_errors.is_empty(), "{fresh}");
+    for _ in 0..2 {
+        let data = app.query(query, json!({ "first": 1 })).await;
+        assert!(
+            data["session"]["children"]["totalCount"].is_number(),
+            "{data}"
+        );
+    }
+    let (_, remembered) = app.post_graphql(query, json!({ "first": "two" })).await;
+    assert_eq!(error_messages(&remembered), fresh_errors, "{remembered}");
+    assert!(
+        remembered.get("data").is_none_or(Value::is_null),
+        "{remembered}"
+    );
+
+    // A document that failed validation is validated in full every time.
+    let invalid = r#"{ session(id: "ses_root01") { __typename nonsense } }"#;
+    let (_, first) = app.post_graphql(invalid, json!({})).await;
+    let (_, again) = app.post_graphql(invalid, json!({})).await;
+    assert!(!error_messages(&first).is_empty(), "{first}");
+    assert_eq!(error_messages(&again), error_messages(&first), "{again}");
 }

@@ -11,6 +11,27 @@ use crate::{
     schema::IntrospectionMode,
 };
 
+/// Remembers that a document passed every validation rule that does not
+/// read the request's variables, so that later requests with the same text
+/// run only the one that does (`ArgumentsOfCorrectType`, which checks
+/// arguments after substituting variables). Those rules read nothing but
+/// the document and the schema, so their verdict holds for every request
+/// with the same text against the same schema. Set only after a whole
+/// validation passed; a document that failed is validated in full again.
+#[derive(Clone, Default, Debug)]
+pub struct DocumentValidation(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl DocumentValidation {
+    /// Whether the variable-independent rules passed for this document.
+    pub fn static_rules_passed(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_static_rules_passed(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// GraphQL request.
 ///
 /// This can be deserialized from a structure of the query string, the operation
@@ -49,6 +70,11 @@ pub struct Request {
     #[serde(skip)]
     pub(crate) parsed_query: Option<ExecutableDocument>,
 
+    /// What is known of this document's validation from earlier requests
+    /// with the same text (see [`DocumentValidation`]).
+    #[serde(skip)]
+    pub(crate) document_validation: Option<DocumentValidation>,
+
     /// Sets the introspection mode for this request (defaults to
     /// [IntrospectionMode::Enabled]).
     #[serde(skip)]
@@ -66,6 +92,7 @@ impl Request {
             data: Data::default(),
             extensions: Default::default(),
             parsed_query: None,
+            document_validation: None,
             introspection_mode: IntrospectionMode::Enabled,
         }
     }
@@ -131,6 +158,13 @@ impl Request {
     /// the query again.
     pub fn set_parsed_query(&mut self, doc: ExecutableDocument) {
         self.parsed_query = Some(doc);
+    }
+
+    /// Shares what earlier requests with the same query text learnt of its
+    /// validation. The caller keeps one [`DocumentValidation`] per query
+    /// text and schema; the text must be this request's.
+    pub fn set_document_validation(&mut self, validation: DocumentValidation) {
+        self.document_validation = Some(validation);
     }
 
     /// Set a variable to an upload value.

@@ -946,6 +946,10 @@ pub(crate) async fn prepare_request(
     };
 
     // check rules
+    let document_validation = request.document_validation.take();
+    let static_rules_passed = document_validation
+        .as_ref()
+        .is_some_and(|validation| validation.static_rules_passed());
     let validation_result = {
         let validation_fut = async {
             check_rules(
@@ -955,11 +959,19 @@ pub(crate) async fn prepare_request(
                 validation_mode,
                 complexity,
                 depth,
+                static_rules_passed,
             )
         };
         futures_util::pin_mut!(validation_fut);
         extensions.validation(&mut validation_fut).await?
     };
+    // Every rule passed, the variable-independent ones included.
+    if let Some(validation) = document_validation
+        && !static_rules_passed
+        && matches!(validation_mode, ValidationMode::Strict)
+    {
+        validation.mark_static_rules_passed();
+    }
 
     let operation = if let Some(operation_name) = &request.operation_name {
         match document.operations {

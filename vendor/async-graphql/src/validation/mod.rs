@@ -46,12 +46,30 @@ pub(crate) fn check_rules(
     mode: ValidationMode,
     limit_complexity: Option<usize>,
     limit_depth: Option<usize>,
+    static_rules_passed: bool,
 ) -> Result<ValidationResult, Vec<ServerError>> {
     let mut cache_control = CacheControl::default();
     let mut complexity = 0;
     let mut depth = 0;
 
     let errors = match mode {
+        // The document passed every rule that reads only the document and
+        // the schema (`DocumentValidation`): only the rule that reads the
+        // variables runs again.
+        ValidationMode::Strict if static_rules_passed => {
+            let mut ctx = VisitorContext::new(registry, doc, variables);
+            let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
+            visit(&mut visitor, &mut ctx, doc);
+
+            let mut visitor = VisitorNil
+                .with(visitors::CacheControlCalculate {
+                    cache_control: &mut cache_control,
+                })
+                .with(visitors::ComplexityCalculate::new(&mut complexity))
+                .with(visitors::DepthCalculate::new(&mut depth));
+            visit(&mut visitor, &mut ctx, doc);
+            ctx.errors
+        }
         ValidationMode::Strict => {
             let mut ctx = VisitorContext::new(registry, doc, variables);
             let mut visitor = VisitorNil
