@@ -163,10 +163,11 @@ impl Admission {
             .resolve(&mut request)
             .map_err(persisted_query_refusal)?;
         screen(&self.limits, &request)?;
-        if mutations == Mutations::Refused {
+        // A document that does not parse is reported when it runs.
+        let parsed = self.parsed_documents.parse(&mut request).is_ok();
+        if parsed && mutations == Mutations::Refused {
             let operation_name = request.operation_name.clone();
-            // A document that does not parse is reported when it runs.
-            if let Ok(document) = self.parsed_documents.parse(&mut request)
+            if let Ok(document) = request.parsed_query()
                 && may_mutate(document, operation_name.as_deref())
             {
                 return Err(Refusal::new(
@@ -181,7 +182,11 @@ impl Admission {
                 "the database is not ready yet (unreachable or migrating); try again",
             ));
         }
-        let cost = self.measure(&mut request)?;
+        let cost = if parsed {
+            self.measure(&mut request)?
+        } else {
+            0
+        };
         if let Some(limiter) = &self.rate_limiter {
             let caller = access.subject().unwrap_or("anonymous");
             if let Err(limited) = limiter.check(caller, cost) {
@@ -206,16 +211,15 @@ impl Admission {
         })
     }
 
-    /// Parses the document (or takes it from the cache) and checks it
-    /// before validation, so a hostile document costs its parse and this
-    /// walk, never a validation or an execution; returns its cost. A
-    /// document that does not parse is left for execution to report.
+    /// Checks the parsed document before validation, so a hostile document
+    /// costs its parse and this walk, never a validation or an execution;
+    /// returns its cost.
     fn measure(&self, request: &mut async_graphql::Request) -> Result<u64, Refusal> {
         // Moved out and back rather than cloned: the parsed document
         // borrows the request while the walk reads the variables.
         let operation_name = request.operation_name.take();
         let variables = std::mem::take(&mut request.variables);
-        let measured = match self.parsed_documents.parse(request) {
+        let measured = match request.parsed_query() {
             Ok(document) if !self.introspection && screening::selects_introspection(document) => {
                 Err(Refusal::new(
                     RefusalKind::Invalid,

@@ -53,49 +53,40 @@ pub(crate) fn check_rules(
     let mut depth = 0;
 
     let errors = match mode {
-        // The document passed every rule that reads only the document and
-        // the schema (`DocumentValidation`): only the rule that reads the
-        // variables runs again.
-        ValidationMode::Strict if static_rules_passed => {
-            let mut ctx = VisitorContext::new(registry, doc, variables);
-            let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
-            visit(&mut visitor, &mut ctx, doc);
-
-            let mut visitor = VisitorNil
-                .with(visitors::CacheControlCalculate {
-                    cache_control: &mut cache_control,
-                })
-                .with(visitors::ComplexityCalculate::new(&mut complexity))
-                .with(visitors::DepthCalculate::new(&mut depth));
-            visit(&mut visitor, &mut ctx, doc);
-            ctx.errors
-        }
         ValidationMode::Strict => {
             let mut ctx = VisitorContext::new(registry, doc, variables);
-            let mut visitor = VisitorNil
-                .with(rules::ArgumentsOfCorrectType::default())
-                .with(rules::DefaultValuesOfCorrectType)
-                .with(rules::FieldsOnCorrectType)
-                .with(rules::FragmentsOnCompositeTypes)
-                .with(rules::KnownArgumentNames::default())
-                .with(rules::NoFragmentCycles::default())
-                .with(rules::KnownFragmentNames)
-                .with(rules::KnownTypeNames)
-                .with(rules::NoUndefinedVariables::default())
-                .with(rules::NoUnusedFragments::default())
-                .with(rules::NoUnusedVariables::default())
-                .with(rules::UniqueArgumentNames::default())
-                .with(rules::UniqueVariableNames::default())
-                .with(rules::VariablesAreInputTypes)
-                .with(rules::VariableInAllowedPosition::default())
-                .with(rules::ScalarLeafs)
-                .with(rules::PossibleFragmentSpreads::default())
-                .with(rules::ProvidedNonNullArguments)
-                .with(rules::KnownDirectives::default())
-                .with(rules::DirectivesUnique)
-                .with(rules::OverlappingFieldsCanBeMerged::default())
-                .with(rules::UploadFile);
-            visit(&mut visitor, &mut ctx, doc);
+            if static_rules_passed {
+                // The document passed every rule that reads only the document
+                // and the schema (`DocumentValidation`): only the rule that
+                // reads the variables runs again.
+                let mut visitor = VisitorNil.with(rules::ArgumentsOfCorrectType::default());
+                visit(&mut visitor, &mut ctx, doc);
+            } else {
+                let mut visitor = VisitorNil
+                    .with(rules::ArgumentsOfCorrectType::default())
+                    .with(rules::DefaultValuesOfCorrectType)
+                    .with(rules::FieldsOnCorrectType)
+                    .with(rules::FragmentsOnCompositeTypes)
+                    .with(rules::KnownArgumentNames::default())
+                    .with(rules::NoFragmentCycles::default())
+                    .with(rules::KnownFragmentNames)
+                    .with(rules::KnownTypeNames)
+                    .with(rules::NoUndefinedVariables::default())
+                    .with(rules::NoUnusedFragments::default())
+                    .with(rules::NoUnusedVariables::default())
+                    .with(rules::UniqueArgumentNames::default())
+                    .with(rules::UniqueVariableNames::default())
+                    .with(rules::VariablesAreInputTypes)
+                    .with(rules::VariableInAllowedPosition::default())
+                    .with(rules::ScalarLeafs)
+                    .with(rules::PossibleFragmentSpreads::default())
+                    .with(rules::ProvidedNonNullArguments)
+                    .with(rules::KnownDirectives::default())
+                    .with(rules::DirectivesUnique)
+                    .with(rules::OverlappingFieldsCanBeMerged::default())
+                    .with(rules::UploadFile);
+                visit(&mut visitor, &mut ctx, doc);
+            }
 
             let mut visitor = VisitorNil
                 .with(visitors::CacheControlCalculate {
