@@ -155,7 +155,7 @@ impl<'de> Deserialize<'de> for ConstValue {
             where
                 A: MapAccess<'de>,
             {
-                let mut map = IndexMap::new();
+                let mut map = IndexMap::default();
                 while let Some((name, value)) = visitor.next_entry()? {
                     map.insert(name, value);
                 }
@@ -309,7 +309,7 @@ impl<'de> Deserialize<'de> for Value {
             where
                 A: MapAccess<'de>,
             {
-                let mut map = IndexMap::new();
+                let mut map = IndexMap::default();
                 while let Some((name, value)) = visitor.next_entry()? {
                     match &value {
                         Value::String(value) if name == "$var" => {

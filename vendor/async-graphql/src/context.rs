@@ -643,7 +643,7 @@ impl<'a> ContextBase<'a, &'a Positioned<Field>> {
     pub fn oneof_param_value<T: OneofObjectType>(&self) -> ServerResult<(Pos, T)> {
         use indexmap::IndexMap;
 
-        let mut map = IndexMap::new();
+        let mut map = IndexMap::default();
 
         for (name, value) in &self.item.node.arguments {
             let value = self.resolve_input_value(value.clone())?;

@@ -1,6 +1,7 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use futures_util::FutureExt;
+use async_graphql_value::ObjectMap;
 use indexmap::IndexMap;
 
 use crate::{
@@ -142,7 +143,7 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
 
 pub(crate) fn create_value_object(values: Vec<(Name, Value)>) -> Value {
     // Sized once: growing the map rehashed every key (2% of a nested query).
-    let mut map = IndexMap::with_capacity(values.len());
+    let mut map = IndexMap::with_capacity_and_hasher(values.len(), Default::default());
     for (name, value) in values {
         insert_value(&mut map, name, value);
     }
@@ -154,7 +155,7 @@ pub(crate) fn create_value_object(values: Vec<(Name, Value)>) -> Value {
 /// field; this executor runs each copy on its own, so a copy whose
 /// sub-selection failed (and was nulled) must null the merged value too, as
 /// the single execution would have. Upstream kept the first copy's object.
-fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+fn insert_value(target: &mut ObjectMap<Value>, name: Name, value: Value) {
     // One lookup: the key is hashed once (upstream hashed it to look and again to insert).
     match target.entry(name) {
         indexmap::map::Entry::Occupied(mut prev_value) => merge_value(prev_value.get_mut(), value),

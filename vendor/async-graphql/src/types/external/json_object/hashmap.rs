@@ -64,7 +64,7 @@ where
     }
 
     fn to_value(&self) -> Value {
-        let mut map = IndexMap::new();
+        let mut map = IndexMap::default();
         for (name, value) in self {
             map.insert(
                 Name::new(name.to_string()),
@@ -109,7 +109,7 @@ where
         _ctx: &ContextSelectionSet<'_>,
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let mut map = IndexMap::new();
+        let mut map = IndexMap::default();
         for (name, value) in self {
             map.insert(
                 Name::new(name.to_string()),
