@@ -148,8 +148,12 @@ impl<DB: Database> PoolConnection<DB> {
                 false
             };
 
+            // Boxed, as are the cold paths of `Floating::return_to_pool`: this
+            // future is spawned as a task for every released connection, and
+            // in place they (opening a connection, TLS and all) made each such
+            // task several KB to allocate and copy.
             if !returned_to_pool {
-                pool.min_connections_maintenance(None).await;
+                Box::pin(pool.min_connections_maintenance(None)).await;
             }
         }
     }
@@ -171,7 +175,7 @@ impl<DB: Database> PoolConnection<DB> {
                     .ok();
             }
 
-            pool.min_connections_maintenance(None).await;
+            Box::pin(pool.min_connections_maintenance(None)).await;
         }
     }
 }
@@ -275,14 +279,14 @@ impl<DB: Database> Floating<DB, Live<DB>> {
     async fn return_to_pool(mut self) -> bool {
         // Immediately close the connection.
         if self.guard.pool.is_closed() {
-            self.close().await;
+            Box::pin(self.close()).await;
             return false;
         }
 
         // If the connection is beyond max lifetime, close the connection and
         // immediately create a new connection
         if is_beyond_max_lifetime(&self.inner, &self.guard.pool.options) {
-            self.close().await;
+            Box::pin(self.close()).await;
             return false;
         }
 
@@ -291,14 +295,14 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             match (test)(&mut self.inner.raw, meta).await {
                 Ok(true) => (),
                 Ok(false) => {
-                    self.close().await;
+                    Box::pin(self.close()).await;
                     return false;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "error from `after_release`");
                     // Connection is broken, don't try to gracefully close as
                     // something weird might happen.
-                    self.close_hard().await;
+                    Box::pin(self.close_hard()).await;
                     return false;
                 }
             }
@@ -313,7 +317,7 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // query) still get the ping, whose sync closes them out. A dead idle
         // connection is found by `test_before_acquire` instead.
         let settled = if self.raw.should_flush() {
-            self.raw.ping().await
+            Box::pin(self.raw.ping()).await
         } else {
             self.raw.flush().await
         };
@@ -324,7 +328,7 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             );
 
             // Connection is broken, don't try to gracefully close.
-            self.close_hard().await;
+            Box::pin(self.close_hard()).await;
             false
         } else {
             // if the connection is still viable, release it to the pool

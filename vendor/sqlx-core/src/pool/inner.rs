@@ -416,7 +416,9 @@ impl<DB: Database> PoolInner<DB> {
 
             // We skip `after_release` since the connection was never provided to user code
             // besides `after_connect`, if they set it.
-            self.release(self.connect(deadline, guard).await?);
+            // Boxed for the reason given in `acquire`: this future is part of
+            // every released connection's task.
+            self.release(Box::pin(self.connect(deadline, guard)).await?);
         }
 
         Ok(())
