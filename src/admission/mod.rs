@@ -163,7 +163,9 @@ impl Admission {
             .resolve(&mut request)
             .map_err(persisted_query_refusal)?;
         screen(&self.limits, &request)?;
-        // A document that does not parse is reported when it runs.
+        // A document that does not parse is reported when it runs, and is
+        // neither checked for mutations nor measured: `parsed_query` would
+        // only parse it again.
         let parsed = self.parsed_documents.parse(&mut request).is_ok();
         if parsed && mutations == Mutations::Refused {
             let operation_name = request.operation_name.clone();
@@ -244,6 +246,7 @@ impl Admission {
                     )
                 }),
             },
+            // Not reached: only a parsed request is measured.
             Err(_) => Ok(0),
         };
         request.operation_name = operation_name;

@@ -34,8 +34,9 @@ pub use variables::Variables;
 /// The map of an object value: keys in insertion order, hashed with
 /// foldhash. Every object of every response is one (a nested query's has
 /// thousands), and SipHash, the default, was about 6% of its instructions.
-/// foldhash keeps a per-process random seed; a document's keys are also
-/// bounded by the server's limits.
+/// foldhash seeds each map at random, so keys cannot be chosen to collide
+/// in advance; a document's keys are also bounded by the server's query
+/// limits, and a request's variables by its body size limit.
 pub type ObjectMap<V> = IndexMap<Name, V, foldhash::fast::RandomState>;
 
 /// A GraphQL name.

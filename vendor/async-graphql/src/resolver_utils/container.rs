@@ -1,7 +1,7 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::FutureExt;
 use async_graphql_value::ObjectMap;
+use futures_util::FutureExt;
 use indexmap::IndexMap;
 
 use crate::{

@@ -416,8 +416,8 @@ impl<DB: Database> PoolInner<DB> {
 
             // We skip `after_release` since the connection was never provided to user code
             // besides `after_connect`, if they set it.
-            // Boxed for the reason given in `acquire`: this future is part of
-            // every released connection's task.
+            // Boxed for the reason given in `acquire`: the maintenance task
+            // and `acquire`'s callers hold this future.
             self.release(Box::pin(self.connect(deadline, guard)).await?);
         }
 
