@@ -416,9 +416,7 @@ impl<DB: Database> PoolInner<DB> {
 
             // We skip `after_release` since the connection was never provided to user code
             // besides `after_connect`, if they set it.
-            // Boxed for the reason given in `acquire`: the maintenance task
-            // and `acquire`'s callers hold this future.
-            self.release(Box::pin(self.connect(deadline, guard)).await?);
+            self.release(self.connect(deadline, guard).await?);
         }
 
         Ok(())
