@@ -247,7 +247,7 @@ pub async fn listen_postgres(url: String, hub: Arc<EventHub>) {
     let mut backoff = Duration::from_millis(100);
     let mut connected_before = false;
     loop {
-        let mut listener = match PgListener::connect(&url).await {
+        let mut listener = match connect_listener(&url).await {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?backoff, "cannot reach PostgreSQL for session events");
@@ -287,6 +287,28 @@ pub async fn listen_postgres(url: String, hub: Arc<EventHub>) {
             }
         }
     }
+}
+
+/// The listening connection, with the startup parameters of the request
+/// pool (`store::db`), so a pooler that refuses unknown ones lets it in. A
+/// listening connection through a pooler is warned about: a transaction
+/// pooler ends the session's `LISTEN` with its first transaction, and
+/// events of other processes would silently never arrive.
+async fn connect_listener(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    let options: PgConnectOptions = url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options.extra_float_digits(None));
+    let behind_pooler = pool.acquire().await?.is_behind_pooler();
+    if behind_pooler {
+        tracing::warn!(
+            "the session-events connection goes through a connection pooler: unless it pools \
+             sessions, LISTEN does not last and events written through other processes never \
+             arrive; point --notify-database-url at PostgreSQL itself"
+        );
+    }
+    PgListener::connect_with(&pool).await
 }
 
 /// Polls a SQLite file's outbox for as long as it runs.

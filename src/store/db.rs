@@ -70,6 +70,11 @@ fn pool_options(url: &str, max_connections: u32, acquire_timeout: Duration) -> C
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(acquire_timeout)
+        // Left out of the startup packet: PgBouncer refuses startup
+        // parameters it does not track unless its operator lists them in
+        // `ignore_startup_parameters`, and no column is a float, whose
+        // digits are all that `extra_float_digits` changes.
+        .map_sqlx_postgres_opts(|opts| opts.extra_float_digits(None))
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run while an import writes; NORMAL sync is
             // durable across application crashes, which is what WAL needs.
@@ -208,6 +213,25 @@ pub async fn is_empty(db: &DatabaseConnection) -> Result<bool, DbErr> {
         && user::Entity::find().count(db).await? == 0
         && user_agent::Entity::find().count(db).await? == 0
         && session::Entity::find().count(db).await? == 0)
+}
+
+/// Whether a statement never reached the database: no pooled connection
+/// could be had (the pool timed out, or connecting failed). Unlike a
+/// connection lost mid-statement, running another statement at once would
+/// only wait as long again.
+pub fn is_unreachable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as SqlxError;
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            matches!(
+                sqlx.as_ref(),
+                SqlxError::PoolTimedOut | SqlxError::PoolClosed
+            )
+        }
+        _ => false,
+    }
 }
 
 /// Whether an error means the database could not be reached or went away

@@ -135,7 +135,7 @@ impl PgConnection {
             }
         }
 
-        Ok(PgConnection {
+        let mut connection = PgConnection {
             inner: Box::new(PgConnectionInner {
                 stream,
                 process_id,
@@ -150,7 +150,40 @@ impl PgConnection {
                 cache_elem_type_to_array: HashMap::new(),
                 cache_table_data: HashMap::new(),
                 log_settings: options.log_settings.clone(),
+                behind_pooler: false,
             }),
-        })
+        };
+
+        if connection.inner.cache_statement.is_enabled() {
+            connection.inner.behind_pooler = connection.is_pooled(process_id).await?;
+        }
+
+        Ok(connection)
+    }
+
+    /// Whether the backend answering is not the one whose key the startup
+    /// gave: PostgreSQL's own key carries its backend's pid, while a pooler
+    /// (PgBouncer, and others) hands out keys of its own, as it cannot know
+    /// which server connection a later cancel request is for. A server
+    /// without `pg_backend_pid()` is taken as unpooled, as before. Asked
+    /// with the simple protocol, which every pooler passes whole.
+    async fn is_pooled(&mut self, process_id: u32) -> Result<bool, Error> {
+        use sqlx_core::row::Row;
+        use sqlx_core::executor::Executor;
+
+        match (&mut *self)
+            .fetch_optional("SELECT pg_backend_pid()")
+            .await
+        {
+            Ok(Some(row)) => Ok(row
+                .try_get::<i32, _>(0)
+                .is_ok_and(|pid| u32::try_from(pid).ok() != Some(process_id))),
+            Ok(None) => Ok(false),
+            Err(Error::Database(_)) => {
+                self.wait_until_ready().await?;
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
     }
 }

@@ -203,13 +203,13 @@ impl PgConnection {
         persistent: bool,
         metadata_opt: Option<Arc<PgStatementMetadata>>,
     ) -> Result<impl Stream<Item = Result<Either<PgQueryResult, PgRow>, Error>> + 'e, Error> {
-        let mut logger = QueryLogger::new(query, self.inner.log_settings.clone());
+        let logger = QueryLogger::new(query, self.inner.log_settings.clone());
         let sql = logger.sql().as_str();
 
         // before we continue, wait until we are "ready" to accept more queries
         self.wait_until_ready().await?;
 
-        let mut metadata: Arc<PgStatementMetadata>;
+        let metadata: Arc<PgStatementMetadata>;
 
         let format = if let Some(mut arguments) = arguments {
             // Check this before we write anything to the stream.
@@ -224,6 +224,14 @@ impl PgConnection {
                     arguments.len()
                 )
             })?;
+
+            if !self.uses_named_statements(persistent) {
+                metadata = metadata_opt.unwrap_or_default();
+                self.queue_unnamed_in_one_flight(sql, arguments, num_params)
+                    .await?;
+                self.inner.stream.flush().await?;
+                return Ok(self.receive(logger, metadata, PgValueFormat::Binary));
+            }
 
             // prepare the statement if this our first time executing it
             // always return the statement ID here
@@ -292,7 +300,77 @@ impl PgConnection {
 
         self.inner.stream.flush().await?;
 
-        Ok(try_stream! {
+        Ok(self.receive(logger, metadata, format))
+    }
+
+    /// Whether a statement is prepared under a name the server keeps, to be
+    /// reused from the statement cache. Not behind a transaction pooler: it
+    /// hands each transaction any of its server connections, so a named
+    /// statement is missing on the next one and already exists on a
+    /// connection another client prepared it on.
+    fn uses_named_statements(&self, persistent: bool) -> bool {
+        persistent && self.inner.cache_statement.is_enabled() && !self.inner.behind_pooler
+    }
+
+    /// Queues Parse, Bind, Describe, Execute and Sync of the unnamed
+    /// statement, to be sent together: a pooler may route each flight
+    /// ending in Sync to another server connection, so the unnamed
+    /// statement must be parsed and run in the same one. Describing the
+    /// portal (not the statement) makes its RowDescription arrive in the
+    /// reply, just before the rows it describes.
+    async fn queue_unnamed_in_one_flight(
+        &mut self,
+        sql: &str,
+        mut arguments: PgArguments,
+        num_params: u16,
+    ) -> Result<(), Error> {
+        // Resolving types by name, and patching holes, may run queries of
+        // their own: both happen before anything of this one is queued.
+        let param_types = self.resolve_types(&arguments.types).await?;
+        let parameters: Vec<PgTypeInfo> = param_types
+            .iter()
+            .map(|&oid| {
+                self.try_oid_to_type(oid)
+                    .unwrap_or(PgTypeInfo(crate::type_info::PgType::DeclareWithOid(oid)))
+            })
+            .collect();
+        arguments.apply_patches(self, &parameters).await?;
+        self.wait_until_ready().await?;
+
+        self.inner.stream.write_msg(Parse {
+            param_types: &param_types,
+            query: sql,
+            statement: StatementId::UNNAMED,
+        })?;
+        self.inner.stream.write_msg(Bind {
+            portal: PortalId::UNNAMED,
+            statement: StatementId::UNNAMED,
+            formats: &[PgValueFormat::Binary],
+            num_params,
+            params: &arguments.buffer,
+            result_formats: &[PgValueFormat::Binary],
+        })?;
+        self.inner
+            .stream
+            .write_msg(message::Describe::Portal(PortalId::UNNAMED))?;
+        self.inner.stream.write_msg(message::Execute {
+            portal: PortalId::UNNAMED,
+            limit: 0,
+        })?;
+        self.inner
+            .stream
+            .write_msg(Close::Portal(PortalId::UNNAMED))?;
+        self.write_sync();
+        Ok(())
+    }
+
+    fn receive<'e, 'c: 'e>(
+        &'c mut self,
+        mut logger: QueryLogger,
+        mut metadata: Arc<PgStatementMetadata>,
+        format: PgValueFormat,
+    ) -> impl Stream<Item = Result<Either<PgQueryResult, PgRow>, Error>> + 'e {
+        try_stream! {
             loop {
                 let message = self.inner.stream.recv().await?;
 
@@ -372,7 +450,7 @@ impl PgConnection {
             }
 
             Ok(())
-        })
+        }
     }
 }
 

@@ -71,6 +71,10 @@ pub struct PgConnectionInner {
     // number of ReadyForQuery messages that we are currently expecting
     pub(crate) pending_ready_for_query_count: usize,
 
+    // whether a pooler stands between this connection and the server's
+    // backend, so that named statements cannot be kept (see `establish`)
+    pub(crate) behind_pooler: bool,
+
     // current transaction status
     transaction_status: TransactionStatus,
     pub(crate) transaction_depth: usize,
@@ -85,6 +89,14 @@ pub(crate) struct TableData {
 }
 
 impl PgConnection {
+    /// Whether this connection reaches PostgreSQL through a pooler (such
+    /// as PgBouncer) that may hand its transactions to different server
+    /// connections: its statements are then parsed unnamed and run in one
+    /// flight, and session state (`LISTEN`, `SET`) does not last.
+    pub fn is_behind_pooler(&self) -> bool {
+        self.inner.behind_pooler
+    }
+
     /// the version number of the server in `libpq` format
     pub fn server_version_num(&self) -> Option<u32> {
         self.inner.stream.server_version_num

@@ -211,7 +211,7 @@ impl PgConnection {
         }
     }
 
-    fn try_oid_to_type(&self, oid: Oid) -> Option<PgTypeInfo> {
+    pub(super) fn try_oid_to_type(&self, oid: Oid) -> Option<PgTypeInfo> {
         PgTypeInfo::try_from_oid(oid).or_else(|| self.inner.cache_type_info.get(&oid).cloned())
     }
 
