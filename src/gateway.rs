@@ -4,7 +4,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use sea_orm::DatabaseConnection;
@@ -65,6 +65,12 @@ impl Gateway {
             Err(_) => {
                 tracing::warn!(request_id = %request_id.0, ?timeout, "request timed out");
                 self.metrics.observe_request(started.elapsed(), true);
+                if !self.database_answers().await {
+                    return Err(Refusal::new(
+                        RefusalKind::NotReady,
+                        "the database did not answer within the request timeout; retry later",
+                    ));
+                }
                 return Err(Refusal::new(
                     RefusalKind::TimedOut,
                     format!(
@@ -85,6 +91,19 @@ impl Gateway {
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
         Ok(response)
+    }
+
+    /// Whether the database answers a ping promptly. A request that ran
+    /// out of time was either too much work (its statements ran, or waited
+    /// on a lock) or waiting on a database that does not answer at all: a
+    /// pooler that paused or lost its server, a primary gone. Only the
+    /// latter is worth retrying, and only a fresh ping tells them apart.
+    async fn database_answers(&self) -> bool {
+        const PROMPTLY: Duration = Duration::from_secs(1);
+        matches!(
+            tokio::time::timeout(PROMPTLY, crate::store::db::ping(&self.db)).await,
+            Ok(Ok(()))
+        )
     }
 }
 

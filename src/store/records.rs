@@ -166,8 +166,12 @@ impl Reader {
         // When the joined statement fails, the sessions alone: a failure of
         // a relation's table then fails only the fields that read it,
         // through their own loader, not the lookup.
-        let Ok(results) = self.query(sql.build()).await else {
-            return Ok((self.by_id(ids).await?, related));
+        // A database that cannot be reached fails both alike: no second
+        // wait for it.
+        let results = match self.query(sql.build()).await {
+            Ok(results) => results,
+            Err(error) if super::db::is_unreachable(&error) => return Err(error),
+            Err(_) => return Ok((self.by_id(ids).await?, related)),
         };
         for result in results {
             let row = SessionRow::from_row(&result, selected)?;

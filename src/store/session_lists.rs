@@ -140,7 +140,12 @@ impl Reader {
             .read_session_pages(zone_id, owner, owners, args, with_total, joins)
             .await;
         match joined {
-            Err(_) if !joins.is_empty() && owner != Owner::Ancestor => {
+            // A database that cannot be reached fails both alike.
+            Err(error)
+                if !joins.is_empty()
+                    && owner != Owner::Ancestor
+                    && !super::db::is_unreachable(&error) =>
+            {
                 let alone = SessionJoins::default();
                 self.read_session_pages(zone_id, owner, owners, args, with_total, &alone)
                     .await
