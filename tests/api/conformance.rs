@@ -194,7 +194,7 @@ async fn break_user_reads(db: &TestDb) -> &'static str {
     let conn = db.connect().await;
     use sea_orm::ConnectionTrait;
     match db.backend {
-        Backend::Postgres => {
+        Backend::Postgres | Backend::PgBouncer => {
             for statement in [
                 "ALTER TABLE users RENAME TO users_stored",
                 "CREATE FUNCTION drop_my_connection() RETURNS boolean LANGUAGE plpgsql AS \

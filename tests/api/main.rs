@@ -16,6 +16,7 @@ mod import_rules;
 mod import_writes;
 mod limits;
 mod migrations;
+mod pooler;
 mod projection;
 mod schema_snapshot;
 mod seed;

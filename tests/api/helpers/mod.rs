@@ -1,11 +1,13 @@
 //! Shared test fixtures: a fresh database per test on SQLite and, when
-//! `TEST_DATABASE_URL` is set, on PostgreSQL (dropped when the test ends);
-//! the real binary; a real server; the bad-input [`probe`].
+//! `TEST_DATABASE_URL` is set, on PostgreSQL, directly and through a real
+//! PgBouncer in transaction pooling mode ([`pgbouncer`]; dropped when the
+//! test ends); the real binary; a real server; the bad-input [`probe`].
 //!
 //! `TEST_LOG=<filter>` (a `RUST_LOG` filter such as `debug` or
 //! `sessiongraph=debug`) shows the servers' logs: an in-process server's
 //! through the test's output, a server process's when it stops.
 
+pub mod pgbouncer;
 pub mod probe;
 
 use std::path::Path;
@@ -20,12 +22,25 @@ use sessiongraph::entities::{application, session, user, user_agent};
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL through PgBouncer in transaction pooling mode.
+    PgBouncer,
+}
+
+impl Backend {
+    /// Whether the database behind is PostgreSQL (directly or pooled).
+    #[allow(dead_code)] // for tests that differ by backend
+    pub fn is_postgres(self) -> bool {
+        matches!(self, Backend::Postgres | Backend::PgBouncer)
+    }
 }
 
 /// One test's own database, created empty (not even migrated), and gone
 /// when dropped.
 pub struct TestDb {
     pub url: String,
+    /// The database itself, not through a pooler: for what needs a
+    /// session (`LISTEN`) and for inspecting it from the test.
+    pub direct_url: String,
     #[allow(dead_code)] // for tests that differ by backend
     pub backend: Backend,
     // Keeps the SQLite file's directory alive for the test's duration.
@@ -95,16 +110,21 @@ impl TestDb {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
                 Some(TestDb {
+                    direct_url: url.clone(),
                     url,
                     backend,
                     _dir: Some(dir),
                     postgres: None,
                 })
             }
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PgBouncer => {
                 let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
                     eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL run");
                     return None;
+                };
+                let pooler = match backend {
+                    Backend::PgBouncer => Some(pgbouncer::pgbouncer()?),
+                    _ => None,
                 };
                 let name = format!("sgtest_{}", unique_suffix());
                 let admin = sea_orm::Database::connect(admin_url.as_str())
@@ -119,8 +139,10 @@ impl TestDb {
                     .rsplit_once('/')
                     .map(|(base, _)| base)
                     .unwrap_or(&admin_url);
+                let direct_url = format!("{base}/{name}");
                 Some(TestDb {
-                    url: format!("{base}/{name}"),
+                    url: pooler.map_or_else(|| direct_url.clone(), |pooler| pooler.url(&name)),
+                    direct_url,
                     backend,
                     _dir: None,
                     postgres: Some((admin_url.clone(), name)),
@@ -178,6 +200,12 @@ macro_rules! on_both_databases {
                         super::$name(db).await;
                     }
                 }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn pgbouncer() {
+                    if let Some(db) = $crate::helpers::TestDb::new($crate::helpers::Backend::PgBouncer).await {
+                        super::$name(db).await;
+                    }
+                }
             }
         )*
     };
@@ -190,6 +218,7 @@ pub async fn sessiongraph(db: &TestDb, args: &[&str], stdin: Option<&[u8]>) -> O
     command
         .args(args)
         .env("DATABASE_URL", &db.url)
+        .env("SESSIONGRAPH_NOTIFY_DATABASE_URL", &db.direct_url)
         .env("RUST_LOG", log_filter())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -330,6 +359,7 @@ pub fn test_config(db: &TestDb) -> sessiongraph::server::ServerConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
         max_concurrent_requests: 16,
         shutdown_timeout: std::time::Duration::from_secs(5),
+        notify_database_url: Some(db.direct_url.clone()),
         ..sessiongraph::server::ServerConfig::new(db.url.clone())
     }
 }
