@@ -85,6 +85,28 @@ pub struct GlobalOptions {
     )]
     pub database_acquire_timeout: f64,
 
+    /// A PostgreSQL streaming replica that queries and subscriptions may
+    /// read from (repeatable); mutations and what they read stay on the
+    /// primary. The environment variable takes a comma-separated list.
+    #[arg(
+        long = "replica-database-url",
+        env = "SESSIONGRAPH_REPLICA_DATABASE_URLS",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub replica_database_urls: Vec<String>,
+
+    /// Seconds a replica may lag behind the primary (the age of the oldest
+    /// commit it has not replayed) and still serve reads.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_REPLICA_MAX_LAG",
+        global = true,
+        default_value_t = 5.0
+    )]
+    pub replica_max_lag: f64,
+
     /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in flight
     /// before the process exits anyway.
     #[arg(
@@ -443,6 +465,8 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         },
         subscription_queue: global.live.subscription_queue.max(1),
         notify_database_url: global.live.notify_database_url.clone(),
+        replica_database_urls: global.replica_database_urls.clone(),
+        replica_max_lag: positive_seconds("--replica-max-lag", global.replica_max_lag)?,
         ..defaults
     };
     let app = Application::build(config).await?;

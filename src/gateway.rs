@@ -11,16 +11,25 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::sync::{Semaphore, watch};
 
+use async_graphql::parser::types::OperationType;
+use axum::http::HeaderValue;
+
 use crate::admission::{Admission, Admitted, Refusal, RefusalKind};
+use crate::auth::Access;
 use crate::codes::Code;
 use crate::graphql::errors::{RequestId, finish_server_error};
 use crate::graphql::{self, SessionGraphSchema};
 use crate::metrics::Metrics;
+use crate::store::consistency::{self, WalPosition};
 use crate::store::db::DatabaseState;
+use crate::store::replicas::{Freshness, ReadConnection, ReadRouter};
 use crate::websocket::SocketLimits;
 
 pub struct Gateway {
+    /// The primary: writes, readiness.
     pub db: DatabaseConnection,
+    /// Where reads run (replicas, or the primary).
+    pub reads: Arc<ReadRouter>,
     pub schema: SessionGraphSchema,
     pub admission: Admission,
     pub metrics: Arc<Metrics>,
@@ -37,23 +46,29 @@ pub struct Gateway {
 impl Gateway {
     /// Runs an admitted operation. Its errors carry their codes and the
     /// request id; a timeout or a panic is a refusal instead.
+    ///
+    /// A query reads on a replica at least as fresh as `written` (the
+    /// `Sessiongraph-Consistency` the client sent back) and as the
+    /// caller's own latest write; a mutation reads and writes on the
+    /// primary, and its answer says how far a later read must be.
     pub async fn execute(
         &self,
         admitted: Admitted,
         request_id: &RequestId,
+        written: WalPosition,
     ) -> Result<async_graphql::Response, Refusal> {
         let timeout = self.admission.limits().timeout;
         let started = Instant::now();
+        let mutation = admitted.operation_type == Some(OperationType::Mutation);
         let Admitted {
             request, access, ..
         } = admitted;
-        let run = graphql::execute(
-            &self.schema,
-            self.db.clone(),
-            request,
-            request_id.clone(),
-            access,
-        );
+        let reads = if mutation {
+            self.reads.on_primary()
+        } else {
+            self.reads_for(&access, written).await
+        };
+        let run = graphql::execute(&self.schema, reads, request, request_id.clone(), access);
         let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await;
         let mut response = match outcome {
             Ok(Ok(response)) => response,
@@ -83,6 +98,12 @@ impl Gateway {
         };
         self.metrics
             .observe_request(started.elapsed(), !response.errors.is_empty());
+        if mutation && !response.http_headers.contains_key(consistency::HEADER) {
+            // Nothing was written: any read is as fresh as this answer.
+            if let Ok(token) = HeaderValue::from_str(&WalPosition::default().token()) {
+                response.http_headers.insert(consistency::HEADER, token);
+            }
+        }
         response.errors = response
             .errors
             .into_iter()
@@ -91,6 +112,26 @@ impl Gateway {
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
         Ok(response)
+    }
+
+    /// Where a query's (or a subscription's) reads run: a replica at least
+    /// as fresh as `written` and as the caller's latest write. The caller's
+    /// mark is asked of the primary only while replicas are configured;
+    /// when it cannot be read, the reads stay on the primary.
+    pub async fn reads_for(&self, access: &Access, written: WalPosition) -> ReadConnection {
+        if !self.reads.has_replicas() {
+            return self.reads.on_primary();
+        }
+        match consistency::caller_mark(self.reads.primary(), access).await {
+            Ok(mark) => match mark.max(written) {
+                WalPosition(0) => self.reads.for_read(Freshness::Bounded),
+                needed => self.reads.for_read(Freshness::AtLeast(needed)),
+            },
+            Err(error) => {
+                tracing::debug!(%error, "reading the caller's consistency mark");
+                self.reads.on_primary()
+            }
+        }
     }
 
     /// Whether the database answers a ping promptly. A request that ran

@@ -24,6 +24,7 @@ use crate::admission::{Mutations, Refusal, RefusalKind};
 use crate::codes::Code;
 use crate::gateway::{Gateway, internal_error, log_panic};
 use crate::graphql::errors::RequestId;
+use crate::store::consistency::{self, WalPosition};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -201,6 +202,9 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 struct Incoming {
     media: MediaType,
     request_id: RequestId,
+    /// How fresh the caller's reads must be: the `Sessiongraph-Consistency`
+    /// of a mutation's answer, sent back.
+    written: WalPosition,
 }
 
 impl Incoming {
@@ -289,7 +293,28 @@ fn incoming(
         }
         .into_response());
     };
-    let incoming = Incoming { media, request_id };
+    let mut incoming = Incoming {
+        media,
+        request_id,
+        written: WalPosition::default(),
+    };
+    if let Some(token) = headers.get(consistency::HEADER) {
+        match token
+            .to_str()
+            .map_err(|_| String::new())
+            .and_then(WalPosition::from_token)
+        {
+            Ok(written) => incoming.written = written,
+            Err(message) => {
+                let message = if message.is_empty() {
+                    format!("the {} header is not text", consistency::HEADER)
+                } else {
+                    message
+                };
+                return Err(incoming.refuse(malformed(message)));
+            }
+        }
+    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
@@ -351,7 +376,10 @@ async fn run(
         Ok(admitted) => admitted,
         Err(refusal) => return incoming.refuse(refusal),
     };
-    let response = match gateway.execute(admitted, &incoming.request_id).await {
+    let response = match gateway
+        .execute(admitted, &incoming.request_id, incoming.written)
+        .await
+    {
         Ok(response) => response,
         Err(refusal) => return incoming.refuse(refusal),
     };
@@ -380,7 +408,12 @@ async fn run(
         serde_json::to_vec(&response)
     };
     match serialized {
-        Ok(body) => respond(status, incoming.media, &incoming.request_id, body),
+        Ok(body) => {
+            let mut answer = respond(status, incoming.media, &incoming.request_id, body);
+            // Headers the resolvers set (a mutation's consistency token).
+            answer.headers_mut().extend(response.http_headers);
+            answer
+        }
         Err(error) => {
             tracing::error!(request_id = %incoming.request_id.0, %error, "serialising a response");
             incoming.refuse(internal_error())

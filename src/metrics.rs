@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -23,6 +25,31 @@ pub struct Metrics {
     pub graphql_failures: Counter,
     /// Time to execute a GraphQL request, serialisation excluded.
     pub graphql_duration: Histogram,
+    /// Read statements on the primary and on replicas.
+    reads_on_primary: Counter,
+    reads_on_replica: Counter,
+}
+
+/// Where a read statement ran.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum ReadTarget {
+    Primary,
+    Replica,
+}
+
+impl EncodeLabelValue for ReadTarget {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        encoder.write_str(match self {
+            ReadTarget::Primary => "primary",
+            ReadTarget::Replica => "replica",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadLabels {
+    target: ReadTarget,
 }
 
 impl Metrics {
@@ -59,6 +86,24 @@ impl Metrics {
             "Time to execute a GraphQL request",
             graphql_duration.clone(),
         );
+        let reads = Family::<ReadLabels, Counter>::default();
+        registry.register(
+            "database_reads",
+            "Read statements of requests, by where they ran (primary or replica)",
+            reads.clone(),
+        );
+        // Both series exist from the start (a dashboard sees 0, not nothing),
+        // and counting is one atomic add, not a label lookup.
+        let reads_on_primary = reads
+            .get_or_create(&ReadLabels {
+                target: ReadTarget::Primary,
+            })
+            .clone();
+        let reads_on_replica = reads
+            .get_or_create(&ReadLabels {
+                target: ReadTarget::Replica,
+            })
+            .clone();
         Arc::new(Metrics {
             registry,
             sql_statements,
@@ -66,7 +111,24 @@ impl Metrics {
             graphql_requests,
             graphql_failures,
             graphql_duration,
+            reads_on_primary,
+            reads_on_replica,
         })
+    }
+
+    pub fn count_read(&self, target: ReadTarget) {
+        match target {
+            ReadTarget::Primary => self.reads_on_primary.inc(),
+            ReadTarget::Replica => self.reads_on_replica.inc(),
+        };
+    }
+
+    /// Read statements run so far on `target` (tests and benchmarks).
+    pub fn reads(&self, target: ReadTarget) -> u64 {
+        match target {
+            ReadTarget::Primary => self.reads_on_primary.get(),
+            ReadTarget::Replica => self.reads_on_replica.get(),
+        }
     }
 
     pub fn observe_request(&self, elapsed: Duration, failed: bool) {

@@ -25,6 +25,7 @@ use crate::live::{self, EventHub};
 use crate::metrics::Metrics;
 use crate::seed::{self, SeedOptions};
 use crate::store::db::{self, DatabaseState, Preparing};
+use crate::store::replicas::ReadRouter;
 use crate::websocket::SocketLimits;
 
 #[derive(Debug, Clone)]
@@ -57,6 +58,12 @@ pub struct ServerConfig {
     /// Where session events are listened for, when not `database_url`
     /// (see `--notify-database-url`).
     pub notify_database_url: Option<String>,
+    /// PostgreSQL streaming replicas that reads may run on (see
+    /// `--replica-database-url`).
+    pub replica_database_urls: Vec<String>,
+    /// How far behind the primary a replica may be and still serve reads
+    /// (see `--replica-max-lag`).
+    pub replica_max_lag: Duration,
 }
 
 impl ServerConfig {
@@ -79,6 +86,8 @@ impl ServerConfig {
             sockets: SocketLimits::default(),
             subscription_queue: 1_000,
             notify_database_url: None,
+            replica_database_urls: Vec::new(),
+            replica_max_lag: Duration::from_secs(5),
         }
     }
 }
@@ -127,22 +136,8 @@ impl Application {
         .await
         .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
         let metrics = Metrics::new();
-        let counted = metrics.clone();
-        db.set_metric_callback(move |info| {
-            counted.sql_statements.inc();
-            if info.failed {
-                counted.sql_failures.inc();
-            }
-            // With its values inlined, so it can be replayed (the benchmark's
-            // database floor does); off unless RUST_LOG enables it.
-            tracing::debug!(
-                target: "sessiongraph::sql",
-                elapsed_us = info.elapsed.as_micros() as u64,
-                failed = info.failed,
-                "{}",
-                info.statement
-            );
-        });
+        count_statements(&mut db, &metrics);
+        let reads = read_router(&config, &db, &metrics).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -169,6 +164,7 @@ impl Application {
         ));
         let gateway = Arc::new(Gateway {
             db,
+            reads,
             schema,
             admission: Admission::new(
                 AdmissionSettings {
@@ -247,6 +243,72 @@ impl Application {
             reason = fatal => Err(anyhow::anyhow!(reason)),
         }
     }
+}
+
+/// Counts every statement a pool runs in `/metrics`, and logs it at debug.
+fn count_statements(db: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
+    let counted = metrics.clone();
+    db.set_metric_callback(move |info| {
+        counted.sql_statements.inc();
+        if info.failed {
+            counted.sql_failures.inc();
+        }
+        // With its values inlined, so it can be replayed (the benchmark's
+        // database floor does); off unless RUST_LOG enables it.
+        tracing::debug!(
+            target: "sessiongraph::sql",
+            elapsed_us = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            "{}",
+            info.statement
+        );
+    });
+}
+
+/// Where reads run: the replicas' pools (opened lazily, so a replica that
+/// is down at start is only not used) and the monitor that samples them.
+async fn read_router(
+    config: &ServerConfig,
+    primary: &DatabaseConnection,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Arc<ReadRouter>> {
+    if !config.replica_database_urls.is_empty()
+        && primary.get_database_backend() != sea_orm::DbBackend::Postgres
+    {
+        anyhow::bail!(
+            "--replica-database-url names PostgreSQL streaming replicas; the database is not PostgreSQL"
+        );
+    }
+    let mut replicas = Vec::with_capacity(config.replica_database_urls.len());
+    for url in &config.replica_database_urls {
+        let mut pool = db::connect_lazily(
+            url,
+            config.database_max_connections,
+            config.database_acquire_timeout,
+        )
+        .await
+        .with_context(|| format!("connecting to replica {}", db::redacted(url)))?;
+        if pool.get_database_backend() != sea_orm::DbBackend::Postgres {
+            anyhow::bail!("replica {} is not a PostgreSQL URL", db::redacted(url));
+        }
+        count_statements(&mut pool, metrics);
+        replicas.push((db::redacted(url), pool));
+    }
+    let router = ReadRouter::new(
+        primary.clone(),
+        replicas,
+        config.replica_max_lag,
+        metrics.clone(),
+    );
+    if router.has_replicas() {
+        // Its own connection, so sampling neither counts as a request's
+        // statement nor waits behind requests for a pooled one.
+        let probe = db::connect_lazily(&config.database_url, 1, Duration::from_secs(1))
+            .await
+            .with_context(|| format!("connecting to {}", db::redacted(&config.database_url)))?;
+        tokio::spawn(router.clone().monitor(probe));
+    }
+    Ok(router)
 }
 
 /// Receives the database's session events for the subscriptions of this

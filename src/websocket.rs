@@ -27,6 +27,7 @@ use crate::admission::{Mutations, Refusal, RefusalKind};
 use crate::auth::Access;
 use crate::gateway::{Gateway, log_panic};
 use crate::graphql::{self, errors::RequestId};
+use crate::store::consistency::WalPosition;
 
 /// What one socket may do; each is a flag (see `cli.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,16 +206,22 @@ async fn run(
         Err(refusal) => return stream::once(future::ready(refused(refusal))).boxed(),
     };
     if admitted.operation_type != Some(OperationType::Subscription) {
-        let response = match gateway.execute(admitted, &request_id).await {
+        let response = match gateway
+            .execute(admitted, &request_id, WalPosition::default())
+            .await
+        {
             Ok(response) => response,
             Err(refusal) => refused(refusal),
         };
         return stream::once(future::ready(response)).boxed();
     }
     admitted.release_slot();
+    let reads = gateway
+        .reads_for(&admitted.access, WalPosition::default())
+        .await;
     let events = graphql::execute_stream(
         &gateway.schema,
-        gateway.db.clone(),
+        reads,
         admitted.request,
         request_id.clone(),
         admitted.access,

@@ -9,6 +9,7 @@ mod ddl;
 mod m20261126_000001_create_tables;
 mod m20261202_000001_session_tree_index;
 mod m20261202_000002_session_events;
+mod m20261206_000001_consistency_marks;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261202_000001_session_tree_index::Migration),
             Box::new(m20261202_000002_session_events::Migration),
+            Box::new(m20261206_000001_consistency_marks::Migration),
         ]
     }
 }

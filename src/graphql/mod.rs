@@ -32,12 +32,12 @@ use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
 use chrono::Utc;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use sea_orm::DatabaseConnection;
 
 use crate::admission::screening;
 use crate::auth::Access;
 use crate::codes::Code;
 use crate::live::EventHub;
+use crate::store::replicas::ReadConnection;
 use crate::store::{Clock, Reader};
 use context::RequestState;
 use dataloader::{IdleSignal, StreamUntilIdle, UntilIdle};
@@ -53,7 +53,7 @@ pub type SessionGraphSchema = Schema<Query, Mutation, Subscription>;
 /// The schema; `introspection: false` hides `__schema` and `__type`.
 /// Subscriptions wait on `hub`.
 pub fn build_schema(
-    db: Option<DatabaseConnection>,
+    db: Option<sea_orm::DatabaseConnection>,
     hub: Option<Arc<EventHub>>,
     introspection: bool,
 ) -> SessionGraphSchema {
@@ -88,7 +88,7 @@ pub fn sdl() -> String {
 /// span requests; see [`dataloader`] for when they load.
 pub async fn execute(
     schema: &SessionGraphSchema,
-    db: DatabaseConnection,
+    db: ReadConnection,
     request: async_graphql::Request,
     request_id: RequestId,
     access: Arc<Access>,
@@ -106,7 +106,7 @@ pub async fn execute(
 /// clock last as long as the stream.
 pub fn execute_stream(
     schema: &SessionGraphSchema,
-    db: DatabaseConnection,
+    db: ReadConnection,
     request: async_graphql::Request,
     request_id: RequestId,
     access: Arc<Access>,
@@ -129,7 +129,7 @@ pub fn execute_stream(
 #[allow(clippy::result_large_err)] // the error is the finished answer
 fn with_request_state(
     mut request: async_graphql::Request,
-    db: DatabaseConnection,
+    db: ReadConnection,
     request_id: RequestId,
     access: Arc<Access>,
 ) -> Result<(async_graphql::Request, IdleSignal), Response> {

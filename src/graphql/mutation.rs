@@ -11,6 +11,7 @@ use super::enums::SessionStatus;
 use super::errors::ApiError;
 use super::objects::Session;
 use crate::auth::{Access, WRITE_SCOPE};
+use crate::store::consistency;
 use crate::store::writes::{delete_subtree, revoke_subtree};
 
 pub struct Mutation;
@@ -83,7 +84,8 @@ impl Mutation {
                 .map_err(ApiError::from),
             Err(refused) => Err(refused),
         };
-        let (row, revoked_count) = fail(state, revoked)?;
+        let (row, revoked_count, written) = fail(state, revoked)?;
+        ctx.insert_http_header(consistency::HEADER, written.token());
         Ok(UpdateSessionPayload {
             session: Session::from(Arc::new(row)),
             revoked_count: as_count(revoked_count),
@@ -104,7 +106,8 @@ impl Mutation {
                 .map_err(ApiError::from),
             Err(refused) => Err(refused),
         };
-        let deleted_count = fail(state, deleted)?;
+        let (deleted_count, written) = fail(state, deleted)?;
+        ctx.insert_http_header(consistency::HEADER, written.token());
         Ok(DeleteSessionPayload {
             deleted_session_id: id,
             deleted_count: as_count(deleted_count),

@@ -10,10 +10,13 @@ use futures_util::stream;
 use super::context::{fail, state};
 use super::objects::Session;
 use super::scalars::DateTime;
+use std::time::Instant;
+
 use crate::codes::Code;
 use crate::live::{Delivery, EventFilter, EventHub};
 use crate::store::events::{EventKind, SessionEvent as StoredEvent};
 use crate::store::records::ZonedId;
+use crate::store::replicas::Freshness;
 
 /// What happened to a session.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,15 +165,20 @@ impl Subscription {
         let subscription =
             hub.subscribe(&zone_id.0, &state.access, filter.unwrap_or_default().into());
         let clock = state.clock.clone();
+        let reader = state.reader.clone();
         let zone_id = zone_id.0;
         Ok(stream::unfold(Some(subscription), move |subscription| {
             let clock = clock.clone();
+            let reader = reader.clone();
             let zone_id = zone_id.clone();
             async move {
                 let subscription = subscription?;
                 let delivery = subscription.receiver.recv().await;
-                // Each event reads its session as it is at delivery.
+                // Each event reads its session as it is at delivery, on a
+                // replica only if it has replayed every commit made before
+                // then, the write that sent the event included.
                 clock.advance();
+                reader.retarget(Freshness::AsOf(Instant::now()));
                 Some(match delivery {
                     Delivery::Event(event) => {
                         (Ok(SessionEvent::Written(event)), Some(subscription))

@@ -13,7 +13,10 @@
 //! - [`writes`]: revoking and deleting session subtrees.
 //! - [`import`]: the import's reads and writes.
 //! - [`db`]: connecting, migrating, transactions, health.
+//! - [`replicas`]: which database each read runs on; [`consistency`]: how
+//!   fresh it must be to show the caller's own writes.
 
+pub mod consistency;
 pub mod db;
 mod decode;
 pub mod events;
@@ -23,6 +26,7 @@ pub mod keyset;
 mod lists;
 mod projection;
 pub mod records;
+pub mod replicas;
 pub mod session_lists;
 mod session_row;
 pub mod session_stats;
@@ -37,9 +41,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
-};
+use sea_orm::{DbBackend, DbErr, FromQueryResult, QueryResult, Statement};
 
 use crate::auth::Access;
 pub use projection::{Projection, Table};
@@ -66,11 +68,11 @@ impl Clock {
     }
 }
 
-/// The reads of one request: the pool, the caller (whose zones and
-/// organization bound every statement), the request's clock, and the
-/// columns the request's fields read.
+/// The reads of one request: where they run (a replica or the primary),
+/// the caller (whose zones and organization bound every statement), the
+/// request's clock, and the columns the request's fields read.
 pub struct Reader {
-    db: DatabaseConnection,
+    db: replicas::ReadConnection,
     access: Arc<Access>,
     clock: Arc<Clock>,
     projection: Projection,
@@ -78,7 +80,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(
-        db: DatabaseConnection,
+        db: replicas::ReadConnection,
         access: Arc<Access>,
         clock: Arc<Clock>,
         projection: Projection,
@@ -96,13 +98,19 @@ impl Reader {
     }
 
     fn backend(&self) -> DbBackend {
-        self.db.get_database_backend()
+        self.db.backend()
+    }
+
+    /// Moves the request's later reads to a database as fresh as `need`
+    /// (a subscription, before each event's reads).
+    pub fn retarget(&self, need: replicas::Freshness) {
+        self.db.retarget(need);
     }
 
     /// Runs one of the request's reads, on another connection when the
     /// first turns out dead.
     async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        db::retry_on_lost_connection(&self.db, || self.db.query_all_raw(statement.clone())).await
+        self.db.query_all(statement).await
     }
 
     /// [`Self::query`], each row read as a `T` by column name.

@@ -3,6 +3,7 @@
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 
+use super::consistency::{self, WalPosition};
 use super::db::begin_write;
 use super::decode::ByPosition;
 use super::events::{EVENT_COLUMNS, EventKind, SessionEvent, event_from_row, publish};
@@ -49,14 +50,15 @@ async fn find_session(
 }
 
 /// Revokes the session `id` and every descendant that is still active;
-/// returns the session as it is afterwards and how many were revoked.
+/// returns the session as it is afterwards, how many were revoked, and how
+/// far a read must be to show it ([`written`]).
 /// Descendants of another organization (a tree may mix them within a zone)
 /// are neither changed nor counted: the caller cannot see them.
 pub async fn revoke_subtree(
     db: &DatabaseConnection,
     access: &Access,
     id: &str,
-) -> Result<(SessionRow, u64), WriteError> {
+) -> Result<(SessionRow, u64, WalPosition), WriteError> {
     let txn = begin_write(db).await?;
     let target = find_session(&txn, access, id).await?;
     // Stored to the microsecond on both databases (SQLite would keep nanoseconds).
@@ -79,15 +81,17 @@ pub async fn revoke_subtree(
     let updated = find_session(&txn, access, id).await?;
     publish(&txn, &mut events).await?;
     txn.commit().await?;
-    Ok((updated, changed.len() as u64))
+    let written = written(db, access, &target.zone_id).await;
+    Ok((updated, changed.len() as u64, written))
 }
 
-/// Deletes the session `id` and all its descendants; returns how many.
+/// Deletes the session `id` and all its descendants; returns how many, and
+/// how far a read must be to show it ([`written`]).
 pub async fn delete_subtree(
     db: &DatabaseConnection,
     access: &Access,
     id: &str,
-) -> Result<u64, WriteError> {
+) -> Result<(u64, WalPosition), WriteError> {
     let txn = begin_write(db).await?;
     let target = find_session(&txn, access, id).await?;
     let backend = txn.get_database_backend();
@@ -134,5 +138,21 @@ pub async fn delete_subtree(
         .collect::<Result<Vec<SessionEvent>, DbErr>>()?;
     publish(&txn, &mut events).await?;
     txn.commit().await?;
-    Ok(subtree.len() as u64)
+    let written = written(db, access, &target.zone_id).await;
+    Ok((subtree.len() as u64, written))
+}
+
+/// Where the primary's log stands after a committed write, recorded for
+/// the caller (`consistency::after_write`). The write stands whatever
+/// happens here, so a failure is logged, not reported: the answer then
+/// asks no freshness of later reads, and the caller's own reads fall back
+/// on the replicas' lag bound.
+async fn written(db: &DatabaseConnection, access: &Access, zone_id: &str) -> WalPosition {
+    match consistency::after_write(db, access, zone_id).await {
+        Ok(position) => position,
+        Err(error) => {
+            tracing::warn!(%error, "the write committed, but its log position could not be read");
+            WalPosition::default()
+        }
+    }
 }

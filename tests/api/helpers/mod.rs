@@ -9,6 +9,7 @@
 
 pub mod pgbouncer;
 pub mod probe;
+pub mod replica;
 
 use std::path::Path;
 use std::process::Output;
@@ -151,6 +152,19 @@ impl TestDb {
         }
     }
 
+    /// Another handle on the same database, for a second server over it;
+    /// only the original drops the database.
+    #[allow(dead_code)] // for tests with several processes
+    pub fn sharing(other: &TestDb) -> TestDb {
+        TestDb {
+            url: other.url.clone(),
+            direct_url: other.direct_url.clone(),
+            backend: other.backend,
+            _dir: None,
+            postgres: None,
+        }
+    }
+
     pub async fn connect(&self) -> DatabaseConnection {
         sessiongraph::store::db::connect(&self.url)
             .await
@@ -166,7 +180,7 @@ impl TestDb {
     }
 }
 
-fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()

@@ -196,7 +196,7 @@ fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Host and port of a `postgres://` URL (`127.0.0.1:5432` when absent).
-fn server_address(url: &str) -> (String, u16) {
+pub fn server_address(url: &str) -> (String, u16) {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = after_scheme.split('/').next().unwrap_or_default();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);

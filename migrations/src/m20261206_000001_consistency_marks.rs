@@ -1,0 +1,32 @@
+//! Where each caller's latest write stands in the primary's write-ahead
+//! log, per zone, so that any gateway process routes that caller's next
+//! read to a replica only once the replica has replayed the write (read
+//! your writes). Written after each revoke or delete by a caller with a
+//! subject; on SQLite, which has no replicas, it stays empty.
+
+use sea_orm_migration::prelude::*;
+
+use crate::ddl;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const UP: &str = "CREATE TABLE consistency_marks (
+    zone_id {id} NOT NULL,
+    subject {id} NOT NULL,
+    lsn     BIGINT NOT NULL,
+    PRIMARY KEY (zone_id, subject)
+)";
+
+const DOWN: &str = "DROP TABLE consistency_marks";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        ddl::run(manager, UP).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        ddl::run(manager, DOWN).await
+    }
+}

@@ -1,0 +1,329 @@
+//! Where reads run (SPEC §6): on a PostgreSQL streaming replica while one
+//! is up, within `--replica-max-lag` and as fresh as the read needs;
+//! otherwise on the primary. Mutations, and everything a mutation reads,
+//! run on the primary.
+//!
+//! A monitor samples the primary's write-ahead log position and each
+//! replica's replayed position several times a second. A replica is
+//! caught up to the latest primary sample it has replayed past; its lag is
+//! the age of that sample, the bound on the age of the oldest commit it
+//! has not replayed (0 when it has replayed the newest sample). Positions
+//! only say how far a replica got, never how far it will get, so a replica
+//! that stopped receiving (its link to the primary cut) lags like one that
+//! stopped replaying, and is left once the bound is passed.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement};
+
+use super::consistency::WalPosition;
+use super::db;
+use crate::metrics::{Metrics, ReadTarget};
+
+/// How often the monitor samples the primary and every replica: a read
+/// starting more than a second after a replica went down or past the
+/// bound must not use it.
+const CHECK_EVERY: Duration = Duration::from_millis(200);
+/// A check that takes longer counts as the replica being down.
+const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+/// A replica whose last successful check is older is not used.
+const STALE_AFTER: Duration = Duration::from_secs(1);
+
+/// How fresh one read must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Any replica within the lag bound.
+    Bounded,
+    /// At least this far into the primary's log (the caller's own write).
+    AtLeast(WalPosition),
+    /// Every commit made before this instant (an event received then).
+    AsOf(Instant),
+}
+
+pub struct Replica {
+    /// The URL without its password, for logs.
+    name: String,
+    db: DatabaseConnection,
+    state: Mutex<ReplicaState>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplicaState {
+    /// When a check last succeeded.
+    checked_at: Option<Instant>,
+    /// Whether the last check failed (or found a primary, not a replica).
+    down: bool,
+    replayed: WalPosition,
+    /// The time of the newest primary sample this replica has replayed.
+    caught_up_to: Option<Instant>,
+}
+
+impl Replica {
+    fn state(&self) -> ReplicaState {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A read on it failed for want of it: skip it until a check says it is back.
+    pub fn mark_down(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if !state.down {
+            tracing::warn!(replica = %self.name, "a read on the replica failed: reading from the primary until it answers");
+        }
+        state.down = true;
+    }
+
+    fn serves(&self, need: Freshness, max_lag: Duration, now: Instant) -> bool {
+        let state = self.state();
+        let (Some(checked_at), Some(caught_up_to)) = (state.checked_at, state.caught_up_to) else {
+            return false;
+        };
+        if state.down || now.saturating_duration_since(checked_at) > STALE_AFTER {
+            return false;
+        }
+        if now.saturating_duration_since(caught_up_to) > max_lag {
+            return false;
+        }
+        match need {
+            Freshness::Bounded => true,
+            Freshness::AtLeast(position) => state.replayed >= position,
+            Freshness::AsOf(instant) => caught_up_to >= instant,
+        }
+    }
+}
+
+/// Picks the database each read runs on.
+pub struct ReadRouter {
+    primary: DatabaseConnection,
+    replicas: Vec<Arc<Replica>>,
+    max_lag: Duration,
+    next: AtomicUsize,
+    metrics: Arc<Metrics>,
+}
+
+impl ReadRouter {
+    /// `replicas` are pools (opened lazily) with their names for logs.
+    pub fn new(
+        primary: DatabaseConnection,
+        replicas: Vec<(String, DatabaseConnection)>,
+        max_lag: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Arc<ReadRouter> {
+        Arc::new(ReadRouter {
+            primary,
+            replicas: replicas
+                .into_iter()
+                .map(|(name, db)| {
+                    Arc::new(Replica {
+                        name,
+                        db,
+                        state: Mutex::new(ReplicaState::default()),
+                    })
+                })
+                .collect(),
+            max_lag,
+            next: AtomicUsize::new(0),
+            metrics,
+        })
+    }
+
+    pub fn primary(&self) -> &DatabaseConnection {
+        &self.primary
+    }
+
+    pub fn has_replicas(&self) -> bool {
+        !self.replicas.is_empty()
+    }
+
+    /// Reads that must see the primary: a mutation's.
+    pub fn on_primary(self: &Arc<Self>) -> ReadConnection {
+        ReadConnection {
+            router: self.clone(),
+            replica: Mutex::new(None),
+        }
+    }
+
+    /// Reads on a replica that serves `need` now, or on the primary.
+    pub fn for_read(self: &Arc<Self>, need: Freshness) -> ReadConnection {
+        ReadConnection {
+            router: self.clone(),
+            replica: Mutex::new(self.pick(need)),
+        }
+    }
+
+    /// A replica that serves `need` now, taking turns among them.
+    fn pick(&self, need: Freshness) -> Option<Arc<Replica>> {
+        if self.replicas.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        let count = self.replicas.len();
+        let first = if count > 1 {
+            self.next.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        (0..count)
+            .map(|turn| &self.replicas[(first + turn) % count])
+            .find(|replica| replica.serves(need, self.max_lag, now))
+            .cloned()
+    }
+
+    /// Samples the primary and the replicas for as long as the process
+    /// runs; `probe` is a connection to the primary outside the request
+    /// pool, so its statements are neither counted nor queued behind
+    /// requests.
+    pub async fn monitor(self: Arc<Self>, probe: DatabaseConnection) {
+        if self.replicas.is_empty() {
+            return;
+        }
+        let keep = self.max_lag + Duration::from_secs(2);
+        let mut samples: VecDeque<(Instant, WalPosition)> = VecDeque::new();
+        let mut tick = tokio::time::interval(CHECK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let sampled_at = Instant::now();
+            if let Ok(Ok(position)) =
+                tokio::time::timeout(CHECK_TIMEOUT, log_position(&probe, PRIMARY_POSITION)).await
+            {
+                samples.push_back((sampled_at, position));
+            }
+            while samples
+                .front()
+                .is_some_and(|(at, _)| sampled_at.saturating_duration_since(*at) > keep)
+            {
+                samples.pop_front();
+            }
+            let checks = self.replicas.iter().map(|replica| {
+                let samples = &samples;
+                async move {
+                    let checked = tokio::time::timeout(
+                        CHECK_TIMEOUT,
+                        log_position(&replica.db, REPLICA_POSITION),
+                    )
+                    .await;
+                    replica.record_check(checked, samples);
+                }
+            });
+            futures_util::future::join_all(checks).await;
+        }
+    }
+
+    /// Counts a read statement by where it ran.
+    fn count(&self, target: ReadTarget) {
+        self.metrics.count_read(target);
+    }
+}
+
+/// The log position a monitor statement reads, as a byte count; `NULL`
+/// (a replica that is no longer in recovery) fails the check.
+const PRIMARY_POSITION: &str = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::BIGINT";
+const REPLICA_POSITION: &str = "SELECT CASE WHEN pg_is_in_recovery() \
+     THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::BIGINT END";
+
+async fn log_position(db: &DatabaseConnection, statement: &str) -> Result<WalPosition, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), statement))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no row".to_owned()))?;
+    let position: Option<i64> = row.try_get_by_index(0)?;
+    position
+        .and_then(|position| u64::try_from(position).ok())
+        .map(WalPosition)
+        .ok_or_else(|| DbErr::Custom("not a replica in recovery".to_owned()))
+}
+
+impl Replica {
+    fn record_check(
+        &self,
+        checked: Result<Result<WalPosition, DbErr>, tokio::time::error::Elapsed>,
+        samples: &VecDeque<(Instant, WalPosition)>,
+    ) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match checked {
+            Ok(Ok(replayed)) => {
+                if state.down || state.checked_at.is_none() {
+                    tracing::info!(replica = %self.name, "replica answers: reads may use it");
+                }
+                state.down = false;
+                state.checked_at = Some(Instant::now());
+                state.replayed = replayed;
+                // The newest primary sample it has replayed past.
+                if let Some((at, _)) = samples
+                    .iter()
+                    .rev()
+                    .find(|(_, position)| *position <= replayed)
+                {
+                    state.caught_up_to = Some(*at);
+                }
+            }
+            Ok(Err(error)) => {
+                if !state.down {
+                    tracing::warn!(replica = %self.name, %error, "replica check failed: reads go elsewhere");
+                }
+                state.down = true;
+            }
+            Err(_) => {
+                if !state.down {
+                    tracing::warn!(replica = %self.name, timeout = ?CHECK_TIMEOUT, "replica did not answer its check: reads go elsewhere");
+                }
+                state.down = true;
+            }
+        }
+    }
+}
+
+/// Where one request's reads run: a replica until a read on it fails for
+/// want of it (then that read and every later one run on the primary), or
+/// the primary.
+pub struct ReadConnection {
+    router: Arc<ReadRouter>,
+    replica: Mutex<Option<Arc<Replica>>>,
+}
+
+impl ReadConnection {
+    pub fn backend(&self) -> sea_orm::DbBackend {
+        self.router.primary.get_database_backend()
+    }
+
+    fn replica(&self) -> Option<Arc<Replica>> {
+        self.replica
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs a read where it belongs. A replica that cannot be reached, or
+    /// whose connection is lost, costs the read nothing but the retry on
+    /// the primary, where the request's later reads go too.
+    pub async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if let Some(replica) = self.replica() {
+            self.router.count(ReadTarget::Replica);
+            let on_replica = db::retry_on_lost_connection(&replica.db, || {
+                replica.db.query_all_raw(statement.clone())
+            })
+            .await;
+            match on_replica {
+                Err(error) if db::is_unavailable(&error) => {
+                    replica.mark_down();
+                    *self.replica.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                }
+                outcome => return outcome,
+            }
+        }
+        self.router.count(ReadTarget::Primary);
+        let primary = &self.router.primary;
+        db::retry_on_lost_connection(primary, || primary.query_all_raw(statement.clone())).await
+    }
+
+    /// Moves later reads to where `need` is served (a subscription, before
+    /// each event's reads).
+    pub fn retarget(&self, need: Freshness) {
+        if self.router.has_replicas() {
+            *self.replica.lock().unwrap_or_else(PoisonError::into_inner) = self.router.pick(need);
+        }
+    }
+}
