@@ -18,6 +18,7 @@ mod limits;
 mod migrations;
 mod pooler;
 mod projection;
+mod replicas;
 mod schema_snapshot;
 mod seed;
 mod server;
