@@ -23,6 +23,9 @@ pub struct Metrics {
     pub graphql_failures: Counter,
     /// Time to execute a GraphQL request, serialisation excluded.
     pub graphql_duration: Histogram,
+    /// Rate limit checks and persisted query lookups served from this
+    /// process's memory because Redis did not answer.
+    pub redis_fallbacks: Counter,
 }
 
 impl Metrics {
@@ -32,6 +35,7 @@ impl Metrics {
         let sql_failures = Counter::default();
         let graphql_requests = Counter::default();
         let graphql_failures = Counter::default();
+        let redis_fallbacks = Counter::default();
         // 0.25 ms to ~4 s.
         let graphql_duration = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
         registry.register(
@@ -59,6 +63,11 @@ impl Metrics {
             "Time to execute a GraphQL request",
             graphql_duration.clone(),
         );
+        registry.register(
+            "redis_fallbacks",
+            "Rate limit checks and persisted query lookups served from this process's memory because Redis did not answer",
+            redis_fallbacks.clone(),
+        );
         Arc::new(Metrics {
             registry,
             sql_statements,
@@ -66,6 +75,7 @@ impl Metrics {
             graphql_requests,
             graphql_failures,
             graphql_duration,
+            redis_fallbacks,
         })
     }
 
