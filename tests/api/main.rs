@@ -21,3 +21,4 @@ mod schema_snapshot;
 mod seed;
 mod server;
 mod session_trees;
+mod shared_state;

@@ -1,12 +1,15 @@
 //! Shared test fixtures: a fresh database per test on SQLite and, when
 //! `TEST_DATABASE_URL` is set, on PostgreSQL (dropped when the test ends);
-//! the real binary; a real server; the bad-input [`probe`].
+//! the real binary; a real server; server processes and Redis servers for
+//! what only several processes show ([`processes`]); the bad-input
+//! [`probe`].
 //!
 //! `TEST_LOG=<filter>` (a `RUST_LOG` filter such as `debug` or
 //! `sessiongraph=debug`) shows the servers' logs: an in-process server's
 //! through the test's output, a server process's when it stops.
 
 pub mod probe;
+pub mod processes;
 
 use std::path::Path;
 use std::process::Output;
