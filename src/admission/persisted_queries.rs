@@ -114,15 +114,15 @@ impl PersistedQueries {
         }
         let shared = self.shared.as_ref()?;
         let key = shared.key("apq", &hash);
-        let stored = shared
-            .run(|mut connection| async move {
-                redis::cmd("GET")
-                    .arg(key)
-                    .query_async::<Option<Vec<u8>>>(&mut connection)
-                    .await
-            })
-            .await
-            .flatten()?;
+        // Boxed: only the requests that reach Redis carry its future.
+        let stored = Box::pin(shared.run(|mut connection| async move {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<Vec<u8>>>(&mut connection)
+                .await
+        }))
+        .await
+        .flatten()?;
         // Whatever else may write to this Redis, a text runs under a hash
         // only if it is that hash's text.
         let query = String::from_utf8(stored)
@@ -146,17 +146,16 @@ impl PersistedQueries {
         let key = shared.key("apq", &hash);
         // Not remembered in Redis is remembered here all the same: the
         // fallback is counted, and other processes ask for the text once.
-        let _ = shared
-            .run(|mut connection| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(query.as_bytes())
-                    .arg("EX")
-                    .arg(SHARED_SECONDS)
-                    .query_async::<()>(&mut connection)
-                    .await
-            })
-            .await;
+        let _ = Box::pin(shared.run(|mut connection| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(query.as_bytes())
+                .arg("EX")
+                .arg(SHARED_SECONDS)
+                .query_async::<()>(&mut connection)
+                .await
+        }))
+        .await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<str>>> {

@@ -126,17 +126,18 @@ impl CostRateLimiter {
         }
         let key = shared.key("ratelimit", caller);
         let interval = 1_000_000.0 / f64::from(self.settings.cost_per_second.get());
-        let waited = shared
-            .run(|mut connection| async move {
-                self.gcra
-                    .key(key)
-                    .arg(interval.to_string())
-                    .arg(self.settings.burst.get())
-                    .arg(points.get())
-                    .invoke_async::<u64>(&mut connection)
-                    .await
-            })
-            .await;
+        // Boxed, as every Redis call is: its future is large, and only the
+        // requests that reach Redis should carry it.
+        let waited = Box::pin(shared.run(|mut connection| async move {
+            self.gcra
+                .key(key)
+                .arg(interval.to_string())
+                .arg(self.settings.burst.get())
+                .arg(points.get())
+                .invoke_async::<u64>(&mut connection)
+                .await
+        }))
+        .await;
         match waited {
             Some(0) => Ok(()),
             Some(micros) => Err(self.refused(cost, Duration::from_micros(micros))),
