@@ -19,6 +19,7 @@ crate::on_both_databases!(
     a_query_registered_through_one_process_answers_through_the_others,
     a_redis_outage_fails_no_request_and_sharing_resumes,
     a_hung_redis_delays_no_request_past_its_deadline,
+    a_process_started_before_redis_shares_once_it_answers,
 );
 
 /// `sessions(first: 2) { nodes { __typename } }` costs 1 + 2 × (1 + 1) = 5.
@@ -297,32 +298,63 @@ async fn a_redis_outage_fails_no_request_and_sharing_resumes(db: TestDb) {
     }
 
     redis.restart().await;
+    let took = shared_again(&a, &b).await;
+    eprintln!("shared again {took:?} after Redis was back");
+    for server in [&a, &b] {
+        assert_eq!(server.logged("Redis answers again"), 1);
+    }
+}
+
+/// A process that starts while Redis is down serves from its own memory,
+/// and shares once Redis answers.
+async fn a_process_started_before_redis_shares_once_it_answers(db: TestDb) {
+    imported(&db).await;
+    let mut redis = RedisServer::start().await;
+    redis.kill();
+    let url = redis.url();
+    let args = ["--redis-url", url.as_str()];
+    let (a, b) = tokio::join!(
+        ServerProcess::start(&db, &args),
+        ServerProcess::start(&db, &args)
+    );
+    answer(&a, with_hash(COUNT)).await;
+    answer(&a, by_hash(&sha256_hex(COUNT))).await;
+    assert!(a.metric("sessiongraph_redis_fallbacks_total").await > 0.0);
+    for server in [&a, &b] {
+        assert_eq!(server.logged("Redis is unreachable"), 1);
+    }
+    redis.restart().await;
+    let took = shared_again(&a, &b).await;
+    eprintln!("shared {took:?} after Redis started");
+}
+
+/// Registers a fresh query through `a` and asks `b` for it by hash until
+/// `b` answers, which needs both to use Redis; fails past 5 s. Every other
+/// request meanwhile must succeed.
+async fn shared_again(a: &ServerProcess, b: &ServerProcess) -> Duration {
+    let expected = json!({ "data": { "sessions": { "totalCount": 3 } } });
     let back = Instant::now();
     let mut round = 0;
     loop {
         round += 1;
-        let query = format!("query Recovered{round} {COUNT}");
-        answer(&a, with_hash(&query)).await;
+        let query = format!("query Shared{round} {COUNT}");
+        answer(a, with_hash(&query)).await;
         let (_, body) = b.post(&by_hash(&sha256_hex(&query))).await;
         if body.get("errors").is_none() {
             assert_eq!(body, expected);
-            break;
+            return back.elapsed();
         }
         assert_eq!(
             error_code(&body),
             Some("PERSISTED_QUERY_NOT_FOUND"),
             "{body}"
         );
-        answer(&b, json!({ "query": COST_5 })).await;
+        answer(b, json!({ "query": COST_5 })).await;
         assert!(
             back.elapsed() < Duration::from_secs(5),
-            "shared state not used again within 5 s of Redis being back"
+            "shared state not used within 5 s of Redis answering"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    eprintln!("shared again {:?} after Redis was back", back.elapsed());
-    for server in [&a, &b] {
-        assert_eq!(server.logged("Redis answers again"), 1);
     }
 }
 
