@@ -49,7 +49,8 @@ pub struct SharedState {
     shown_url: String,
     /// The connection in use and its generation; `None` while Redis is
     /// unreachable, when requests use this process's memory without
-    /// waiting on Redis at all.
+    /// waiting on Redis at all. The generation keeps a call that failed on
+    /// an old connection from dropping the one the probe has opened since.
     connection: Mutex<(u64, Option<MultiplexedConnection>)>,
     /// `sessiongraph_redis_fallbacks_total`.
     fallbacks: Counter,
