@@ -18,6 +18,7 @@ use crate::auth::{self, AuthSettings, Claims, KeySource};
 use crate::import::{self, ImportFailure};
 use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
+use crate::shared_state::{self, SharedStateSettings};
 use crate::store::db;
 use crate::websocket::SocketLimits;
 
@@ -125,6 +126,41 @@ pub struct GlobalOptions {
 
     #[command(flatten)]
     pub live: LiveOptions,
+
+    #[command(flatten)]
+    pub shared_state: SharedStateOptions,
+}
+
+/// State that several gateway processes share: the rate limit's budgets and
+/// the automatic persisted queries.
+#[derive(Debug, Clone, Args)]
+#[group(id = "shared-state")]
+pub struct SharedStateOptions {
+    /// Redis holding the rate limit's budgets and the automatic persisted
+    /// queries, shared by every process pointed at it
+    /// (`redis://[:PASSWORD@]HOST[:PORT][/DB]`). While it is unreachable
+    /// each process uses its own memory. Unset, each process always does.
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_REDIS_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub redis_url: Option<String>,
+
+    /// Put before every Redis key, so that deployments sharing one Redis
+    /// keep apart.
+    #[arg(long, env = "SESSIONGRAPH_REDIS_KEY_PREFIX", global = true, default_value = shared_state::DEFAULT_KEY_PREFIX)]
+    pub redis_key_prefix: String,
+}
+
+impl SharedStateOptions {
+    fn settings(&self) -> Option<SharedStateSettings> {
+        Some(SharedStateSettings {
+            url: self.redis_url.clone()?,
+            key_prefix: self.redis_key_prefix.clone(),
+        })
+    }
 }
 
 /// Subscriptions over WebSocket.
@@ -454,6 +490,7 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         limits: global.limits.request_limits()?,
         introspection: !global.limits.disable_introspection,
         rate_limit: global.limits.rate_limit(),
+        shared_state: global.shared_state.settings(),
         sockets: SocketLimits {
             max_operations_per_socket: global.live.max_subscriptions_per_connection,
             max_sockets: global.live.max_websocket_connections,

@@ -4,7 +4,8 @@
 //! [`http`] are the HTTP edge, [`admission`] what every request passes,
 //! [`gateway`] runs it, [`graphql`] is the schema and its dataloaders,
 //! [`store`] every SQL statement, over the tables of [`entities`];
-//! [`dataset`] is the import format shared by [`import`] and [`seed`].
+//! [`dataset`] is the import format shared by [`import`] and [`seed`];
+//! [`shared_state`] is what gateway processes share through Redis.
 
 pub mod admission;
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod live;
 pub mod metrics;
 pub mod seed;
 pub mod server;
+pub mod shared_state;
 pub mod store;
 pub mod telemetry;
 pub mod timestamp;

@@ -28,6 +28,9 @@ pub struct Metrics {
     /// Read statements on the primary and on replicas.
     reads_on_primary: Counter,
     reads_on_replica: Counter,
+    /// Rate limit checks and persisted query lookups served from this
+    /// process's memory because Redis did not answer.
+    pub redis_fallbacks: Counter,
 }
 
 /// Where a read statement ran.
@@ -59,6 +62,7 @@ impl Metrics {
         let sql_failures = Counter::default();
         let graphql_requests = Counter::default();
         let graphql_failures = Counter::default();
+        let redis_fallbacks = Counter::default();
         // 0.25 ms to ~4 s.
         let graphql_duration = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
         registry.register(
@@ -104,6 +108,11 @@ impl Metrics {
                 target: ReadTarget::Replica,
             })
             .clone();
+        registry.register(
+            "redis_fallbacks",
+            "Rate limit checks and persisted query lookups served from this process's memory because Redis did not answer",
+            redis_fallbacks.clone(),
+        );
         Arc::new(Metrics {
             registry,
             sql_statements,
@@ -113,6 +122,7 @@ impl Metrics {
             graphql_duration,
             reads_on_primary,
             reads_on_replica,
+            redis_fallbacks,
         })
     }
 

@@ -24,6 +24,7 @@ use crate::import;
 use crate::live::{self, EventHub};
 use crate::metrics::Metrics;
 use crate::seed::{self, SeedOptions};
+use crate::shared_state::{SharedState, SharedStateSettings};
 use crate::store::db::{self, DatabaseState, Preparing};
 use crate::store::replicas::ReadRouter;
 use crate::websocket::SocketLimits;
@@ -51,6 +52,10 @@ pub struct ServerConfig {
     pub introspection: bool,
     /// Per-caller cost budget; `None` is unlimited.
     pub rate_limit: Option<RateLimitSettings>,
+    /// Redis, where the rate limit's budgets and the persisted queries are
+    /// shared between processes (see `--redis-url`); `None` keeps them in
+    /// this process.
+    pub shared_state: Option<SharedStateSettings>,
     /// What a WebSocket may do (see `--max-subscriptions-per-connection`).
     pub sockets: SocketLimits,
     /// Events a subscription may fall behind by (see `--subscription-queue`).
@@ -83,6 +88,7 @@ impl ServerConfig {
             limits: RequestLimits::default(),
             introspection: true,
             rate_limit: None,
+            shared_state: None,
             sockets: SocketLimits::default(),
             subscription_queue: 1_000,
             notify_database_url: None,
@@ -138,6 +144,12 @@ impl Application {
         let metrics = Metrics::new();
         count_statements(&mut db, &metrics);
         let reads = read_router(&config, &db, &metrics).await?;
+        let shared_state = match &config.shared_state {
+            Some(settings) => {
+                Some(SharedState::connect(settings, metrics.redis_fallbacks.clone()).await?)
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -173,6 +185,7 @@ impl Application {
                     rate_limit: config.rate_limit,
                     max_concurrent_requests: config.max_concurrent_requests,
                     authenticator,
+                    shared_state,
                 },
                 database.clone(),
             ),

@@ -27,6 +27,7 @@ use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
+use crate::shared_state::SharedState;
 use crate::store::db::DatabaseState;
 use documents::ParsedDocuments;
 use limits::Limits;
@@ -70,6 +71,9 @@ pub struct AdmissionSettings {
     pub max_concurrent_requests: usize,
     /// Token verification; `None` runs open.
     pub authenticator: Option<Arc<Authenticator>>,
+    /// Where the rate limit's budgets and the persisted queries are shared
+    /// with other processes (see `--redis-url`); `None` keeps them here.
+    pub shared_state: Option<Arc<SharedState>>,
 }
 
 /// Whether the transport lets the request change data.
@@ -119,9 +123,11 @@ impl Admission {
         Admission {
             limits: settings.limits,
             introspection: settings.introspection,
-            persisted_queries: PersistedQueries::default(),
+            persisted_queries: PersistedQueries::new(settings.shared_state.clone()),
             parsed_documents: ParsedDocuments::default(),
-            rate_limiter: settings.rate_limit.map(CostRateLimiter::new),
+            rate_limiter: settings
+                .rate_limit
+                .map(|rate_limit| CostRateLimiter::new(rate_limit, settings.shared_state.clone())),
             execution_slots: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
             authenticator: settings.authenticator,
             database,
@@ -161,6 +167,7 @@ impl Admission {
     ) -> Result<Admitted, Refusal> {
         self.persisted_queries
             .resolve(&mut request)
+            .await
             .map_err(persisted_query_refusal)?;
         screen(&self.limits, &request)?;
         // A document that does not parse is reported when it runs, and is
@@ -191,7 +198,7 @@ impl Admission {
         };
         if let Some(limiter) = &self.rate_limiter {
             let caller = access.subject().unwrap_or("anonymous");
-            if let Err(limited) = limiter.check(caller, cost) {
+            if let Err(limited) = limiter.check(caller, cost).await {
                 let retry_after_seconds = limited.retry_after.as_secs().max(1);
                 return Err(Refusal::new(
                     RefusalKind::RateLimited {

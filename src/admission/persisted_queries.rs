@@ -3,10 +3,14 @@
 //! text. An unknown hash is `PERSISTED_QUERY_NOT_FOUND`, and the client
 //! resends the hash with the text, which is then remembered.
 //!
-//! Each process remembers on its own, in a bounded cache: a miss, on a
-//! fresh process or behind a load balancer, costs the client one round trip
-//! and never an answer (SPEC §4: nothing a request needs lives only in one
-//! process's memory).
+//! With shared state (`--redis-url`) a query is remembered in Redis, so a
+//! query registered through one gateway process answers by hash through
+//! every other; each process also keeps the queries it has seen in a
+//! bounded cache of its own, which spares Redis the hot ones. Without
+//! Redis, or while it is unreachable, that cache is all there is: a miss,
+//! on a fresh process or behind a load balancer, costs the client one round
+//! trip and never an answer (SPEC §4: nothing a request needs lives only in
+//! one process's memory).
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -15,14 +19,21 @@ use async_graphql::Value;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
+use crate::shared_state::SharedState;
+
 /// Queries remembered per process.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(1024).expect("non-zero");
 /// Longer queries are run but not remembered, which bounds the cache to
 /// 16 MiB.
 const MAX_REMEMBERED_BYTES: usize = 16 * 1024;
+/// How long Redis keeps a query nobody registers again. It bounds what
+/// Redis holds to the queries registered in a day; a client whose query
+/// expired registers it again after one `PERSISTED_QUERY_NOT_FOUND`.
+const SHARED_SECONDS: u64 = 24 * 60 * 60;
 
 pub struct PersistedQueries {
     cache: Mutex<LruCache<String, Arc<str>>>,
+    shared: Option<Arc<SharedState>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,16 +49,24 @@ pub enum PersistedQueryError {
 
 impl Default for PersistedQueries {
     fn default() -> Self {
-        PersistedQueries {
-            cache: Mutex::new(LruCache::new(CAPACITY)),
-        }
+        PersistedQueries::new(None)
     }
 }
 
 impl PersistedQueries {
+    pub fn new(shared: Option<Arc<SharedState>>) -> Self {
+        PersistedQueries {
+            cache: Mutex::new(LruCache::new(CAPACITY)),
+            shared,
+        }
+    }
+
     /// Fills in `request.query` from its hash, or remembers the query under
     /// its hash; leaves requests without `persistedQuery` alone.
-    pub fn resolve(&self, request: &mut async_graphql::Request) -> Result<(), PersistedQueryError> {
+    pub async fn resolve(
+        &self,
+        request: &mut async_graphql::Request,
+    ) -> Result<(), PersistedQueryError> {
         let Some(persisted) = request.extensions.get("persistedQuery") else {
             return Ok(());
         };
@@ -70,9 +89,11 @@ impl PersistedQueries {
                 ));
             }
         };
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if request.query.is_empty() {
-            let query = cache.get(&hash).ok_or(PersistedQueryError::NotFound)?;
+            let query = self
+                .recall(hash)
+                .await
+                .ok_or(PersistedQueryError::NotFound)?;
             request.query = query.to_string();
             return Ok(());
         }
@@ -80,9 +101,65 @@ impl PersistedQueries {
             return Err(PersistedQueryError::HashMismatch);
         }
         if request.query.len() <= MAX_REMEMBERED_BYTES {
-            cache.put(hash, Arc::from(request.query.as_str()));
+            self.remember(hash, Arc::from(request.query.as_str())).await;
         }
         Ok(())
+    }
+
+    /// The query registered under `hash`: from this process's cache, else
+    /// from Redis (then cached here too).
+    async fn recall(&self, hash: String) -> Option<Arc<str>> {
+        if let Some(query) = self.lock().get(&hash) {
+            return Some(query.clone());
+        }
+        let shared = self.shared.as_ref()?;
+        let key = shared.key("apq", &hash);
+        // Boxed: only the requests that reach Redis carry its future.
+        let stored = Box::pin(shared.run(|mut connection| async move {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<Vec<u8>>>(&mut connection)
+                .await
+        }))
+        .await
+        .flatten()?;
+        // Whatever else may write to this Redis, a text runs under a hash
+        // only if it is that hash's text.
+        let query = String::from_utf8(stored)
+            .ok()
+            .filter(|query| sha256_hex(query) == hash)?;
+        let query: Arc<str> = Arc::from(query);
+        self.lock().put(hash, query.clone());
+        Some(query)
+    }
+
+    /// Registers `query` under its `hash`, here and in Redis.
+    async fn remember(&self, hash: String, query: Arc<str>) {
+        // A query this process already knew went to Redis when it was
+        // learnt (or Redis was down then, and a process that lacks it asks
+        // the client for it once): clients that send the text with every
+        // request would otherwise cost Redis a write each.
+        let known = self.lock().put(hash.clone(), query.clone()).is_some();
+        let Some(shared) = self.shared.as_ref().filter(|_| !known) else {
+            return;
+        };
+        let key = shared.key("apq", &hash);
+        // Not remembered in Redis is remembered here all the same: the
+        // fallback is counted, and other processes ask for the text once.
+        let _ = Box::pin(shared.run(|mut connection| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(query.as_bytes())
+                .arg("EX")
+                .arg(SHARED_SECONDS)
+                .query_async::<()>(&mut connection)
+                .await
+        }))
+        .await;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<str>>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -106,25 +183,25 @@ mod tests {
         request
     }
 
-    #[test]
-    fn unknown_hashes_are_not_found_until_sent_with_their_query() {
+    #[tokio::test]
+    async fn unknown_hashes_are_not_found_until_sent_with_their_query() {
         let queries = PersistedQueries::default();
         let text = "{ __typename }";
         let hash = sha256_hex(text);
         assert_eq!(
-            queries.resolve(&mut request("", &hash)),
+            queries.resolve(&mut request("", &hash)).await,
             Err(PersistedQueryError::NotFound)
         );
-        assert_eq!(queries.resolve(&mut request(text, &hash)), Ok(()));
+        assert_eq!(queries.resolve(&mut request(text, &hash)).await, Ok(()));
         let mut by_hash = request("", &hash.to_uppercase());
-        assert_eq!(queries.resolve(&mut by_hash), Ok(()));
+        assert_eq!(queries.resolve(&mut by_hash).await, Ok(()));
         assert_eq!(by_hash.query, text);
         assert_eq!(
-            queries.resolve(&mut request("{ other }", &hash)),
+            queries.resolve(&mut request("{ other }", &hash)).await,
             Err(PersistedQueryError::HashMismatch)
         );
-        assert!(queries.resolve(&mut request("", "abc")).is_err());
+        assert!(queries.resolve(&mut request("", "abc")).await.is_err());
         let mut plain = async_graphql::Request::new(text);
-        assert_eq!(queries.resolve(&mut plain), Ok(()));
+        assert_eq!(queries.resolve(&mut plain).await, Ok(()));
     }
 }

@@ -23,3 +23,4 @@ mod schema_snapshot;
 mod seed;
 mod server;
 mod session_trees;
+mod shared_state;

@@ -1,7 +1,9 @@
 //! Shared test fixtures: a fresh database per test on SQLite and, when
 //! `TEST_DATABASE_URL` is set, on PostgreSQL, directly and through a real
 //! PgBouncer in transaction pooling mode ([`pgbouncer`]; dropped when the
-//! test ends); the real binary; a real server; the bad-input [`probe`].
+//! test ends); the real binary; a real server; server processes and Redis
+//! servers for what only several processes show ([`processes`]); streaming
+//! replicas ([`replica`]); the bad-input [`probe`].
 //!
 //! `TEST_LOG=<filter>` (a `RUST_LOG` filter such as `debug` or
 //! `sessiongraph=debug`) shows the servers' logs: an in-process server's
@@ -9,6 +11,7 @@
 
 pub mod pgbouncer;
 pub mod probe;
+pub mod processes;
 pub mod replica;
 
 use std::path::Path;
