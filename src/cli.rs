@@ -226,6 +226,12 @@ pub struct LimitOptions {
     #[arg(long, env = "SESSIONGRAPH_MAX_BODY_BYTES", global = true, default_value_t = RequestLimits::default().max_body_bytes)]
     pub max_body_bytes: usize,
 
+    /// Requests one POST may carry as a JSON array (a batch, as Apollo's
+    /// BatchHttpLink sends); a longer array is refused whole. 0 refuses
+    /// arrays.
+    #[arg(long, env = "SESSIONGRAPH_MAX_BATCH_SIZE", global = true, default_value_t = RequestLimits::default().max_batch_size)]
+    pub max_batch_size: usize,
+
     /// Seconds one request may run before it is cancelled.
     #[arg(long, env = "SESSIONGRAPH_REQUEST_TIMEOUT", global = true, default_value_t = RequestLimits::default().timeout.as_secs_f64())]
     pub request_timeout: f64,
@@ -264,6 +270,7 @@ impl LimitOptions {
             },
             max_query_bytes: self.max_query_bytes,
             max_body_bytes: self.max_body_bytes,
+            max_batch_size: self.max_batch_size,
             timeout,
         })
     }

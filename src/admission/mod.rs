@@ -44,6 +44,8 @@ pub struct RequestLimits {
     pub max_query_bytes: usize,
     /// Length of a POST body.
     pub max_body_bytes: usize,
+    /// Requests in one POSTed array (a batch); 0 refuses arrays.
+    pub max_batch_size: usize,
     /// Wall time of one request, from parsing to the last resolver.
     pub timeout: Duration,
 }
@@ -54,6 +56,7 @@ impl Default for RequestLimits {
             query: Limits::default(),
             max_query_bytes: 64 * 1024,
             max_body_bytes: 1024 * 1024,
+            max_batch_size: 10,
             timeout: Duration::from_secs(10),
         }
     }

@@ -12,6 +12,7 @@ mod graphql_http;
 mod graphql_mutations;
 mod graphql_pagination;
 mod graphql_queries;
+mod http_batches;
 mod import_rules;
 mod import_writes;
 mod limits;

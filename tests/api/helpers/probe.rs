@@ -258,10 +258,22 @@ impl Answer {
     }
 
     /// A GraphQL response: `data` and/or a list of errors, each with a
-    /// message and a code from SPEC §2.
+    /// message and a code from SPEC §2; for a batch, an array of them.
     pub fn assert_well_formed(&self) {
+        match &self.body {
+            Value::Array(entries) => {
+                assert!(!entries.is_empty(), "{}: an empty batch answer", self.what);
+                for entry in entries {
+                    self.assert_response(entry);
+                }
+            }
+            body => self.assert_response(body),
+        }
+    }
+
+    fn assert_response(&self, body: &Value) {
         let what = &self.what;
-        let Some(object) = self.body.as_object() else {
+        let Some(object) = body.as_object() else {
             panic!(
                 "{what}: the body is not a JSON object: {}",
                 clip(&self.text)
