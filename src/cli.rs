@@ -95,6 +95,18 @@ pub struct GlobalOptions {
     )]
     pub shutdown_timeout: u64,
 
+    /// Origins whose pages may call /graphql from a browser (CORS), like
+    /// https://app.example.com; repeat the flag, or separate them with
+    /// commas. `*` allows any origin, without credentials (cookies,
+    /// client certificates) except for the origins listed beside it.
+    #[arg(
+        long = "cors-origin",
+        env = "SESSIONGRAPH_CORS_ORIGINS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub auth: AuthOptions,
 
@@ -450,6 +462,7 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         },
         subscription_queue: global.live.subscription_queue.max(1),
         notify_database_url: global.live.notify_database_url.clone(),
+        cors_origins: global.cors_origins.clone(),
         ..defaults
     };
     let app = Application::build(config).await?;

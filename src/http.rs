@@ -117,6 +117,7 @@ impl Refused {
             RefusalKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RefusalKind::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             RefusalKind::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            RefusalKind::OriginNotAllowed => StatusCode::FORBIDDEN,
             RefusalKind::Forbidden => match self.media {
                 MediaType::GraphqlResponse => StatusCode::FORBIDDEN,
                 MediaType::Json => StatusCode::OK,
@@ -188,6 +189,17 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         refusal: internal_error(),
         media: MediaType::Json,
         request_id,
+    }
+    .into_response()
+}
+
+/// A request refused before it was read (by the layers in front of the
+/// handlers), answered in the media type it accepts.
+pub fn refuse(headers: &HeaderMap, refusal: Refusal) -> Response {
+    Refused {
+        refusal,
+        media: negotiate(headers).unwrap_or(MediaType::Json),
+        request_id: request_id(headers),
     }
     .into_response()
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod conformance;
+mod cors;
 mod faults;
 mod fuzz;
 mod graphql_batching;
