@@ -7,6 +7,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::helpers::probe::ServerProcess;
 use crate::helpers::*;
 
 crate::on_both_databases!(
@@ -337,5 +338,97 @@ async fn sockets_from_other_origins_are_refused(db: TestDb) {
     assert_eq!(
         upgrade_with(&app, Some(&own), "x-forwarded-proto: https\r\n").await,
         403
+    );
+}
+
+/// The flags as an operator sets them: `--cors-origin` repeated or
+/// `SESSIONGRAPH_CORS_ORIGINS` comma-separated, `--max-batch-size` or
+/// `SESSIONGRAPH_MAX_BATCH_SIZE`; an origin that is not one stops the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flags_and_their_environment_variables() {
+    let client = reqwest::Client::new();
+    let check = async |server: &ServerProcess, batch_limit: u64| {
+        for origin in ["http://a.example", "https://b.example"] {
+            let answer = client
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("http://{}/graphql", server.address),
+                )
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .expect("OPTIONS /graphql");
+            assert_eq!(answer.status(), 204, "{origin}");
+            assert_eq!(
+                header(answer.headers(), "access-control-allow-origin"),
+                Some(origin)
+            );
+        }
+        let batch = vec![json!({ "query": "{ __typename }" }); 3];
+        let answer = client
+            .post(format!("http://{}/graphql", server.address))
+            .json(&batch)
+            .send()
+            .await
+            .expect("POST /graphql");
+        assert_eq!(answer.status(), 400);
+        let body: Value = answer.json().await.expect("JSON");
+        assert_eq!(body["errors"][0]["extensions"]["maximum"], batch_limit);
+    };
+
+    let db = TestDb::new(Backend::Sqlite).await.expect("a database");
+    let server = ServerProcess::serve_with(
+        db,
+        &[],
+        &[
+            (
+                "SESSIONGRAPH_CORS_ORIGINS",
+                "http://a.example, https://b.example",
+            ),
+            ("SESSIONGRAPH_MAX_BATCH_SIZE", "2"),
+        ],
+    )
+    .await;
+    check(&server, 2).await;
+
+    let db = TestDb::new(Backend::Sqlite).await.expect("a database");
+    let server = ServerProcess::serve_with(
+        db,
+        &[
+            "--cors-origin",
+            "http://a.example",
+            "--cors-origin",
+            "https://b.example/",
+            "--max-batch-size",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    check(&server, 1).await;
+
+    let db = TestDb::new(Backend::Sqlite).await.expect("a database");
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        sessiongraph(
+            &db,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--cors-origin",
+                "localhost:3000",
+            ],
+            None,
+        ),
+    )
+    .await
+    .expect("a bad origin stops the start");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--cors-origin \"localhost:3000\" is not an origin"),
+        "{}",
+        stderr(&refused)
     );
 }

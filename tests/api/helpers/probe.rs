@@ -483,12 +483,19 @@ impl ServerProcess {
 
     /// Serves `db` as it is.
     pub async fn serve(db: TestDb) -> ServerProcess {
+        Self::serve_with(db, &[], &[]).await
+    }
+
+    /// Serves `db` as it is, with more flags and environment variables.
+    pub async fn serve_with(db: TestDb, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let address = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port");
         let log = tempfile::NamedTempFile::new().expect("log file");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"))
             .args(["serve", "--listen", &address.to_string()])
+            .args(args)
+            .envs(env.iter().copied())
             .env("DATABASE_URL", &db.url)
             .env("RUST_LOG", log_filter())
             .stdin(std::process::Stdio::null())
