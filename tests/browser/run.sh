@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Browser test of the offline GraphiQL explorer: installs what it needs when
-# missing (Debian's Chromium, playwright-core from package-lock.json), builds
-# the binary and runs the test with Node's built-in runner.
+# Browser tests of the offline GraphiQL explorer and of a browser app on
+# another origin (CORS, batches): installs what they need when missing
+# (Debian's Chromium, playwright-core from package-lock.json), builds the
+# binary and runs the tests with Node's built-in runner.
 #
 #   bash tests/browser/run.sh
 #
