@@ -8,20 +8,13 @@
 // binary, CHROMIUM_PATH the browser.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bin = path.resolve(here, process.env.SESSIONGRAPH_BIN ?? '../../target/debug/sessiongraph');
+import { HOST, run, startGateway } from './gateway.mjs';
+
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const chromiumArgs = [
@@ -35,23 +28,8 @@ const chromiumArgs = [
   '--disable-sync',
 ];
 
-const HOST = '127.0.0.1';
 const SECRET = 'browser-cors-test-secret-0123456789abcdef';
 const COUNT = '{ sessions(zoneId: "zone_001", first: 2) { totalCount nodes { __typename } } }';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // A frontend's own server: one empty page, on an origin of its own.
 function servePage() {
@@ -106,59 +84,23 @@ async function openSocketFromPage(page, gateway) {
 }
 
 describe('a browser app on another origin', () => {
-  let workdir;
-  let server;
-  let serverLog = '';
-  let serverExit = null;
   let gateway;
+  let stopGateway;
   let token;
   let allowed;
   let other;
   let browser;
 
   before(async () => {
-    workdir = await mkdtemp(path.join(tmpdir(), 'sessiongraph-cors-'));
-    const databaseUrl = `sqlite://${path.join(workdir, 'cors.db')}?mode=rwc`;
-    await promisify(execFile)(bin, [
-      'seed', '--sessions', '30', '--users', '5', '--applications', '3', '--user-agents', '3',
-      '--database-url', databaseUrl,
-    ]);
-    const minted = await promisify(execFile)(bin, [
-      'token', '--jwt-secret', SECRET, '--org', 'org_001', '--zones', 'zone_001',
-    ]);
-    token = minted.stdout.trim();
-
+    token = (await run(['token', '--jwt-secret', SECRET, '--org', 'org_001', '--zones', 'zone_001'])).stdout.trim();
     allowed = await servePage();
     other = await servePage();
-    const allowedOrigin = `http://${HOST}:${allowed.address().port}`;
-
-    const port = await freePort();
-    gateway = `http://${HOST}:${port}`;
-    server = spawn(bin, [
-      '--database-url', databaseUrl,
-      '--listen', `${HOST}:${port}`,
+    const started = await startGateway([
       '--jwt-secret', SECRET,
-      '--cors-origin', allowedOrigin,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (chunk) => { serverLog += chunk; });
-    server.stderr.on('data', (chunk) => { serverLog += chunk; });
-    server.on('exit', (code, signal) => { serverExit = { code, signal }; });
-
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (serverExit) {
-        throw new Error(`sessiongraph exited early (${JSON.stringify(serverExit)}):\n${serverLog}`);
-      }
-      try {
-        const response = await fetch(`${gateway}/readyz`);
-        if (response.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`/readyz did not answer within 30 s:\n${serverLog}`);
-      await sleep(100);
-    }
-
+      '--cors-origin', `http://${HOST}:${allowed.address().port}`,
+    ]);
+    gateway = started.url;
+    stopGateway = started.stop;
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
   });
 
@@ -166,14 +108,7 @@ describe('a browser app on another origin', () => {
     await browser?.close();
     allowed?.close();
     other?.close();
-    if (server && !serverExit) {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill('SIGTERM');
-      const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (workdir) await rm(workdir, { recursive: true, force: true });
+    await stopGateway?.();
   });
 
   async function pageOn(pageServer) {
