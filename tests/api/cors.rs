@@ -137,6 +137,23 @@ async fn a_listed_origin_is_preflighted_and_reads_the_answer(db: TestDb) {
     let body: Value = answer.json().await.expect("JSON");
     assert_eq!(body["data"]["session"]["__typename"], "UserSession");
 
+    // Compressed answers vary by both.
+    let answer = app
+        .client
+        .post(app.url("/graphql"))
+        .header("origin", APP)
+        .header("accept-encoding", "gzip")
+        .json(&json!({ "query": r#"{ sessions(zoneId: "zone_demo") { nodes { __typename } } }"# }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    assert_eq!(header(answer.headers(), "content-encoding"), Some("gzip"));
+    let vary = list(answer.headers(), "vary");
+    assert!(
+        vary.contains(&"origin".into()) && vary.contains(&"accept-encoding".into()),
+        "{vary:?}"
+    );
+
     // GET is served to the same origins.
     let answer = app
         .client
