@@ -173,6 +173,9 @@ pub async fn guard(
         // and lets the page read it, so the origin is checked here.
         crate::http::refuse(headers, origin_refused(origin.as_ref()))
     } else {
+        // A refused origin's request still runs: CORS keeps its answer from
+        // the page, and a browser sends nothing that could write (a JSON
+        // POST) without the preflight this layer refused.
         let mut response = next.run(request).await;
         if let (Some(origin), Some(grant)) = (&origin, grant) {
             let answer = response.headers_mut();

@@ -23,7 +23,7 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::admission::{Mutations, Refusal, RefusalKind};
+use crate::admission::{Mutations, Refusal, RefusalKind, after_unpaid_entry};
 use crate::codes::Code;
 use crate::gateway::{Gateway, internal_error, log_panic};
 use crate::graphql::errors::RequestId;
@@ -497,28 +497,26 @@ async fn run_batch(
     access: Arc<crate::auth::Access>,
 ) -> Response {
     let mut body = vec![b'['];
-    // Set by the first entry the caller's budget could not pay: the
-    // entries after it are not charged, but refused with it, so that a
-    // cheap one does not slip past an expensive one and run out of order.
-    let mut unpaid: Option<(usize, u64)> = None;
+    // What every entry after the first one the caller's budget could not
+    // pay is refused with.
+    let mut unpaid: Option<Refusal> = None;
     for (index, entry) in entries.iter().enumerate() {
         if index > 0 {
             body.push(b',');
         }
         let request_id = incoming.request_id.entry(index);
-        let answered = match unpaid {
-            Some((first, retry_after_seconds)) => Err(Refusal::new(
-                RefusalKind::RateLimited {
-                    retry_after_seconds,
-                },
-                format!(
-                    "not run: entry {first} of this batch was over the caller's rate limit, and every entry after it is refused with it"
-                ),
-            )
-            .with_details(json!({ "limit": "rateLimit", "retryAfterSeconds": retry_after_seconds }))),
+        let answered = match &unpaid {
+            Some(refusal) => Err(refusal.clone()),
             None => match batch_entry(index, entry) {
                 Ok(request) => {
-                    answer(gateway, request, access.clone(), Mutations::Allowed, &request_id).await
+                    answer(
+                        gateway,
+                        request,
+                        access.clone(),
+                        Mutations::Allowed,
+                        &request_id,
+                    )
+                    .await
                 }
                 Err(refusal) => Err(refusal),
             },
@@ -526,14 +524,8 @@ async fn run_batch(
         match answered {
             Ok(answered) => body.extend_from_slice(&answered.body),
             Err(refusal) => {
-                if let (
-                    None,
-                    RefusalKind::RateLimited {
-                        retry_after_seconds,
-                    },
-                ) = (unpaid, &refusal.kind)
-                {
-                    unpaid = Some((index, *retry_after_seconds));
+                if unpaid.is_none() {
+                    unpaid = after_unpaid_entry(index, &refusal);
                 }
                 body.extend_from_slice(&refusal_body(&refusal, &request_id));
             }
