@@ -22,10 +22,11 @@ use crate::admission::{Refusal, RefusalKind};
 /// What a preflight may ask for: the methods `/graphql` serves.
 const ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET, POST");
 /// The request headers a browser app may send: credentials and content
-/// type, the request id and trace context a frontend propagates, Apollo's
-/// client identification, and the consistency a client asks for.
+/// type, the request id and the W3C trace context a frontend propagates
+/// (OpenTelemetry's web propagators send `baggage` beside `traceparent`),
+/// Apollo's client identification, and the consistency a client asks for.
 const ALLOW_HEADERS: HeaderValue = HeaderValue::from_static(
-    "accept, authorization, content-type, x-request-id, traceparent, tracestate, \
+    "accept, authorization, content-type, x-request-id, traceparent, tracestate, baggage, \
      apollographql-client-name, apollographql-client-version, sessiongraph-consistency",
 );
 /// The response headers a page's script may read besides the safelisted

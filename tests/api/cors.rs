@@ -99,6 +99,7 @@ async fn a_listed_origin_is_preflighted_and_reads_the_answer(db: TestDb) {
         "x-request-id",
         "traceparent",
         "tracestate",
+        "baggage",
         "apollographql-client-name",
         "apollographql-client-version",
     ] {
