@@ -101,6 +101,7 @@ pub struct GlobalOptions {
     /// client certificates) except for the origins listed beside it.
     #[arg(
         long = "cors-origin",
+        value_name = "ORIGIN",
         env = "SESSIONGRAPH_CORS_ORIGINS",
         global = true,
         value_delimiter = ','
