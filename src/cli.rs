@@ -118,6 +118,19 @@ pub struct GlobalOptions {
     )]
     pub shutdown_timeout: u64,
 
+    /// Origins whose pages may call /graphql from a browser (CORS), like
+    /// https://app.example.com; repeat the flag, or separate them with
+    /// commas. `*` allows any origin, without credentials (cookies,
+    /// client certificates) except for the origins listed beside it.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "SESSIONGRAPH_CORS_ORIGINS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub auth: AuthOptions,
 
@@ -284,6 +297,12 @@ pub struct LimitOptions {
     #[arg(long, env = "SESSIONGRAPH_MAX_BODY_BYTES", global = true, default_value_t = RequestLimits::default().max_body_bytes)]
     pub max_body_bytes: usize,
 
+    /// Requests one POST may carry as a JSON array (a batch, as Apollo's
+    /// BatchHttpLink sends); a longer array is refused whole. 0 refuses
+    /// arrays.
+    #[arg(long, env = "SESSIONGRAPH_MAX_BATCH_SIZE", global = true, default_value_t = RequestLimits::default().max_batch_size)]
+    pub max_batch_size: usize,
+
     /// Seconds one request may run before it is cancelled.
     #[arg(long, env = "SESSIONGRAPH_REQUEST_TIMEOUT", global = true, default_value_t = RequestLimits::default().timeout.as_secs_f64())]
     pub request_timeout: f64,
@@ -322,6 +341,7 @@ impl LimitOptions {
             },
             max_query_bytes: self.max_query_bytes,
             max_body_bytes: self.max_body_bytes,
+            max_batch_size: self.max_batch_size,
             timeout,
         })
     }
@@ -504,6 +524,7 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         notify_database_url: global.live.notify_database_url.clone(),
         replica_database_urls: global.replica_database_urls.clone(),
         replica_max_lag: positive_seconds("--replica-max-lag", global.replica_max_lag)?,
+        cors_origins: global.cors_origins.clone(),
         ..defaults
     };
     let app = Application::build(config).await?;

@@ -2,6 +2,8 @@
 //! JSON body, `GET /graphql` with query parameters, answered as
 //! `application/graphql-response+json` when the client accepts it (request
 //! errors then get status 400) and as legacy `application/json` otherwise.
+//! A POSTed JSON array is a batch (Apollo's `BatchHttpLink`, Relay's
+//! batching layers): its requests run in order and answer an array.
 //!
 //! This module is the transport only: media types, bodies and status codes.
 //! What a request must pass is [`crate::admission`]'s; running it is
@@ -17,10 +19,11 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rand::Rng;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
+use serde_json::value::RawValue;
 
-use crate::admission::{Mutations, Refusal, RefusalKind};
+use crate::admission::{Mutations, Refusal, RefusalKind, after_unpaid_entry};
 use crate::codes::Code;
 use crate::gateway::{Gateway, internal_error, log_panic};
 use crate::graphql::errors::RequestId;
@@ -69,19 +72,11 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 /// A request id: the caller's `x-request-id` when it is a plain token,
 /// otherwise a fresh random one.
 fn request_id(headers: &HeaderMap) -> RequestId {
-    let given = headers
+    headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-    RequestId(match given {
-        Some(id) => id.to_owned(),
-        None => format!("{:016x}", rand::rng().random::<u64>()),
-    })
+        .and_then(RequestId::given)
+        .unwrap_or_else(RequestId::fresh)
 }
 
 fn respond(
@@ -123,6 +118,7 @@ impl Refused {
             RefusalKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RefusalKind::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             RefusalKind::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            RefusalKind::OriginNotAllowed => StatusCode::FORBIDDEN,
             RefusalKind::Forbidden => match self.media {
                 MediaType::GraphqlResponse => StatusCode::FORBIDDEN,
                 MediaType::Json => StatusCode::OK,
@@ -144,21 +140,21 @@ impl Refused {
     }
 }
 
+/// The body of a refused request (or batch entry), logged once here; an
+/// internal failure was logged where it happened.
+fn refusal_body(refusal: &Refusal, request_id: &RequestId) -> Vec<u8> {
+    if refusal.kind != RefusalKind::Internal {
+        tracing::info!(request_id = %request_id.0, kind = ?refusal.kind, reason = %refusal.message, "request refused");
+    }
+    json!({ "errors": [refusal.error(&request_id.0)] })
+        .to_string()
+        .into_bytes()
+}
+
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        match &self.refusal.kind {
-            RefusalKind::Internal => {}
-            kind => {
-                tracing::info!(request_id = %self.request_id.0, ?kind, reason = %self.refusal.message, "request refused");
-            }
-        }
-        let body = json!({ "errors": [self.refusal.error(&self.request_id.0)] });
-        let mut response = respond(
-            self.status(),
-            self.media,
-            &self.request_id,
-            body.to_string().into_bytes(),
-        );
+        let body = refusal_body(&self.refusal, &self.request_id);
+        let mut response = respond(self.status(), self.media, &self.request_id, body);
         let headers = response.headers_mut();
         match &self.refusal.kind {
             RefusalKind::Unauthenticated { challenge } => {
@@ -188,12 +184,23 @@ impl IntoResponse for Refused {
 
 /// A panic that escaped a request: logged with its own id, answered 500.
 pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let request_id = RequestId(format!("{:016x}", rand::rng().random::<u64>()));
+    let request_id = RequestId::fresh();
     log_panic(&request_id, panic.as_ref());
     Refused {
         refusal: internal_error(),
         media: MediaType::Json,
         request_id,
+    }
+    .into_response()
+}
+
+/// A request refused before it was read (by the layers in front of the
+/// handlers), answered in the media type it accepts.
+pub fn refuse(headers: &HeaderMap, refusal: Refusal) -> Response {
+    Refused {
+        refusal,
+        media: negotiate(headers).unwrap_or(MediaType::Json),
+        request_id: request_id(headers),
     }
     .into_response()
 }
@@ -222,12 +229,12 @@ fn malformed(message: impl Into<String>) -> Refusal {
     Refusal::new(RefusalKind::Malformed, message)
 }
 
-/// The POST body as a GraphQL request.
-fn decode_body(
+/// The POST body, within the size limit and of JSON's media type.
+fn read_body(
     gateway: &Gateway,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<async_graphql::Request, Refusal> {
+) -> Result<Bytes, Refusal> {
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -267,11 +274,121 @@ fn decode_body(
             format!("POST /graphql takes Content-Type: application/json (got {content_type:?})"),
         ));
     }
-    serde_json::from_slice(&body).map_err(|error| {
-        malformed(format!(
-            "the body is not a GraphQL request ({{\"query\": ..., \"variables\": ..., \"operationName\": ...}}): {error}"
+    Ok(body)
+}
+
+/// What a POST body holds.
+// Moved once, out of `parse_body`; boxing the request would cost an
+// allocation on every single request, the common case, to save bytes of
+// stack on the rare batch.
+#[allow(clippy::large_enum_variant)]
+enum Posted<'body> {
+    One(async_graphql::Request),
+    /// The entries of an array, each still to be read as a request.
+    Batch(Vec<&'body RawValue>),
+}
+
+const REQUEST_SHAPE: &str = "{\"query\": ..., \"variables\": ..., \"operationName\": ...}";
+
+fn parse_body(body: &[u8], max_batch_size: usize) -> Result<Posted<'_>, Refusal> {
+    let array = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[');
+    if !array {
+        return serde_json::from_slice(body)
+            .map(Posted::One)
+            .map_err(|error| {
+                malformed(format!(
+                    "the body is not a GraphQL request ({REQUEST_SHAPE}): {error}"
+                ))
+            });
+    }
+    if max_batch_size == 0 {
+        return Err(malformed(
+            "this server takes one request per POST (--max-batch-size 0): send a request object, not an array",
+        )
+        .with_details(json!({ "limit": "batchSize", "maximum": 0 })));
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let batch = serde::Deserializer::deserialize_seq(
+        &mut reader,
+        BatchVisitor {
+            keep: max_batch_size,
+        },
+    )
+    .and_then(|batch| reader.end().map(|()| batch))
+    .map_err(|error| malformed(format!("the body is not a JSON array of requests: {error}")))?;
+    if batch.entries.is_empty() {
+        return Err(malformed(
+            "the batch is empty: send at least one request object ({\"query\": ...}) in the array",
+        ));
+    }
+    if batch.length > max_batch_size {
+        return Err(malformed(format!(
+            "the batch holds {} requests, above the limit of {max_batch_size} (--max-batch-size); nothing in it ran",
+            batch.length
         ))
-    })
+        .with_details(json!({ "limit": "batchSize", "maximum": max_batch_size, "actual": batch.length })));
+    }
+    Ok(Posted::Batch(batch.entries))
+}
+
+/// An array's first `keep` entries, unread, and its length: the entries
+/// past the limit are only skipped over, so an oversized array costs one
+/// pass over its bytes (bounded by `--max-body-bytes`) and no memory.
+struct BatchVisitor {
+    keep: usize,
+}
+
+struct Batch<'body> {
+    entries: Vec<&'body RawValue>,
+    length: usize,
+}
+
+impl<'body> Visitor<'body> for BatchVisitor {
+    type Value = Batch<'body>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an array of GraphQL requests")
+    }
+
+    fn visit_seq<A: SeqAccess<'body>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut batch = Batch {
+            entries: Vec::new(),
+            length: 0,
+        };
+        loop {
+            let more = if batch.length < self.keep {
+                seq.next_element::<&RawValue>()?
+                    .map(|entry| batch.entries.push(entry))
+                    .is_some()
+            } else {
+                seq.next_element::<IgnoredAny>()?.is_some()
+            };
+            if !more {
+                return Ok(batch);
+            }
+            batch.length += 1;
+        }
+    }
+}
+
+/// The `index`th entry of a batch as a request.
+fn batch_entry(index: usize, entry: &RawValue) -> Result<async_graphql::Request, Refusal> {
+    let is_object = entry.get().trim_start().starts_with('{');
+    let request = if is_object {
+        serde_json::from_str(entry.get()).map_err(|error| {
+            format!(
+                "entry {index} of the batch is not a GraphQL request ({REQUEST_SHAPE}): {error}"
+            )
+        })
+    } else {
+        Err(format!(
+            "entry {index} of the batch is not a GraphQL request object ({REQUEST_SHAPE})"
+        ))
+    };
+    request.map_err(|message| malformed(message).with_details(json!({ "batchIndex": index })))
 }
 
 /// Negotiates the answer's media type and authenticates the caller; the
@@ -333,11 +450,17 @@ pub async fn graphql_post(
         Ok(started) => started,
         Err(response) => return response,
     };
-    let request = match decode_body(&gateway, &headers, body) {
-        Ok(request) => request,
+    let body = match read_body(&gateway, &headers, body) {
+        Ok(body) => body,
         Err(refusal) => return incoming.refuse(refusal),
     };
-    run(&gateway, incoming, request, access, Mutations::Allowed).await
+    match parse_body(&body, gateway.admission.limits().max_batch_size) {
+        Ok(Posted::One(request)) => {
+            run(&gateway, incoming, request, access, Mutations::Allowed).await
+        }
+        Ok(Posted::Batch(entries)) => run_batch(&gateway, incoming, &entries, access).await,
+        Err(refusal) => incoming.refuse(refusal),
+    }
 }
 
 /// `GET /graphql`: a query in the query string, or the upgrade to a
@@ -372,19 +495,126 @@ async fn run(
     access: Arc<crate::auth::Access>,
     mutations: Mutations,
 ) -> Response {
-    let admitted = match gateway.admission.admit(request, access, mutations).await {
-        Ok(admitted) => admitted,
-        Err(refusal) => return incoming.refuse(refusal),
-    };
-    let response = match gateway
-        .execute(admitted, &incoming.request_id, incoming.written)
-        .await
+    let written = incoming.written;
+    match answer(
+        gateway,
+        request,
+        access,
+        mutations,
+        &incoming.request_id,
+        written,
+    )
+    .await
     {
-        Ok(response) => response,
-        Err(refusal) => return incoming.refuse(refusal),
-    };
-    // A request error (the document never ran) is 400 under the
-    // graphql-response media type; legacy JSON is always 200.
+        Ok(Answer {
+            body,
+            request_error,
+            headers,
+        }) => {
+            // A request error (the document never ran) is 400 under the
+            // graphql-response media type; legacy JSON is always 200.
+            let status = match (incoming.media, request_error) {
+                (MediaType::GraphqlResponse, true) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::OK,
+            };
+            let mut answer = respond(status, incoming.media, &incoming.request_id, body);
+            // Headers the resolvers set (a mutation's consistency token).
+            answer.headers_mut().extend(headers);
+            answer
+        }
+        Err(refusal) => incoming.refuse(refusal),
+    }
+}
+
+/// The entries of a batch, one after another (each sees what the ones
+/// before it wrote), each admitted on its own and answered in its place
+/// in the array, refused or not: the batch was read, so it is 200.
+async fn run_batch(
+    gateway: &Gateway,
+    incoming: Incoming,
+    entries: &[&RawValue],
+    access: Arc<crate::auth::Access>,
+) -> Response {
+    let mut body = vec![b'['];
+    // What every entry after the first one the caller's budget could not
+    // pay is refused with.
+    let mut unpaid: Option<Refusal> = None;
+    // Each entry reads at least as fresh as the writes of the entries
+    // before it, and the batch's answer says how fresh a later read must be.
+    let mut written = incoming.written;
+    let mut consistency = None;
+    for (index, entry) in entries.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        let request_id = incoming.request_id.entry(index);
+        let answered = match &unpaid {
+            Some(refusal) => Err(refusal.clone()),
+            None => match batch_entry(index, entry) {
+                Ok(request) => {
+                    answer(
+                        gateway,
+                        request,
+                        access.clone(),
+                        Mutations::Allowed,
+                        &request_id,
+                        written,
+                    )
+                    .await
+                }
+                Err(refusal) => Err(refusal),
+            },
+        };
+        match answered {
+            Ok(answered) => {
+                if let Some(token) = answered.headers.get(consistency::HEADER) {
+                    if let Some(position) = token
+                        .to_str()
+                        .ok()
+                        .and_then(|token| WalPosition::from_token(token).ok())
+                    {
+                        written = written.max(position);
+                    }
+                    consistency = Some(token.clone());
+                }
+                body.extend_from_slice(&answered.body);
+            }
+            Err(refusal) => {
+                if unpaid.is_none() {
+                    unpaid = after_unpaid_entry(index, &refusal);
+                }
+                body.extend_from_slice(&refusal_body(&refusal, &request_id));
+            }
+        }
+    }
+    body.push(b']');
+    let mut response = respond(StatusCode::OK, incoming.media, &incoming.request_id, body);
+    if let Some(token) = consistency {
+        response.headers_mut().insert(consistency::HEADER, token);
+    }
+    response
+}
+
+/// A request's answer, executed.
+struct Answer {
+    body: Vec<u8>,
+    /// The document never ran (it did not parse or validate).
+    request_error: bool,
+    /// Headers the resolvers set (a mutation's consistency token).
+    headers: HeaderMap,
+}
+
+/// Admits, runs and writes one request.
+async fn answer(
+    gateway: &Gateway,
+    request: async_graphql::Request,
+    access: Arc<crate::auth::Access>,
+    mutations: Mutations,
+    request_id: &RequestId,
+    written: WalPosition,
+) -> Result<Answer, Refusal> {
+    let admitted = gateway.admission.admit(request, access, mutations).await?;
+    let response = gateway.execute(admitted, request_id, written).await?;
     let request_error = response
         .errors
         .iter()
@@ -395,10 +625,6 @@ async fn run(
                 .into_iter()
                 .any(|c| code == Some(c.as_str().into()))
         });
-    let status = match (incoming.media, request_error) {
-        (MediaType::GraphqlResponse, true) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    };
     // A document that never ran has no `data` entry at all (GraphQL spec,
     // "Response Format"; GraphQL over HTTP): `"data": null` would say that
     // execution started and a non-null root field failed.
@@ -408,15 +634,14 @@ async fn run(
         serde_json::to_vec(&response)
     };
     match serialized {
-        Ok(body) => {
-            let mut answer = respond(status, incoming.media, &incoming.request_id, body);
-            // Headers the resolvers set (a mutation's consistency token).
-            answer.headers_mut().extend(response.http_headers);
-            answer
-        }
+        Ok(body) => Ok(Answer {
+            body,
+            request_error,
+            headers: response.http_headers,
+        }),
         Err(error) => {
-            tracing::error!(request_id = %incoming.request_id.0, %error, "serialising a response");
-            incoming.refuse(internal_error())
+            tracing::error!(request_id = %request_id.0, %error, "serialising a response");
+            Err(internal_error())
         }
     }
 }

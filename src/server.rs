@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::admission::rate_limit::RateLimitSettings;
 use crate::admission::{Admission, AdmissionSettings, RequestLimits};
 use crate::auth::{AuthSettings, Authenticator};
+use crate::cors::{self, CorsPolicy};
 use crate::gateway::Gateway;
 use crate::graphql::build_schema;
 use crate::http;
@@ -69,6 +70,8 @@ pub struct ServerConfig {
     /// How far behind the primary a replica may be and still serve reads
     /// (see `--replica-max-lag`).
     pub replica_max_lag: Duration,
+    /// Origins browser apps may call `/graphql` from (see `--cors-origin`).
+    pub cors_origins: Vec<String>,
 }
 
 impl ServerConfig {
@@ -94,6 +97,7 @@ impl ServerConfig {
             notify_database_url: None,
             replica_database_urls: Vec::new(),
             replica_max_lag: Duration::from_secs(5),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -133,6 +137,7 @@ impl Application {
     /// while the database is down; port 0 picks a free port (tests).
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
         let authenticator = Authenticator::from_settings(&config.auth)?.map(Arc::new);
+        let cors = CorsPolicy::from_origins(&config.cors_origins)?.map(Arc::new);
         check_open_mode(&config, authenticator.is_some())?;
         let mut db = db::connect_lazily(
             &config.database_url,
@@ -197,7 +202,7 @@ impl Application {
         });
         Ok(Application {
             listener,
-            router: router(gateway.clone()),
+            router: router(gateway.clone(), cors),
             gateway,
             metrics,
             shutdown_timeout: config.shutdown_timeout,
@@ -392,16 +397,21 @@ async fn load_demo_data(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn router(gateway: Arc<Gateway>) -> Router {
+/// The routes; `cors` (when origins are configured) wraps `/graphql` only:
+/// the other paths are for operators and the page served from here.
+pub fn router(gateway: Arc<Gateway>, cors: Option<Arc<CorsPolicy>>) -> Router {
     let body_limit =
         axum::extract::DefaultBodyLimit::max(gateway.admission.limits().max_body_bytes);
+    let mut graphql = get(http::graphql_get)
+        .post(http::graphql_post)
+        .layer(body_limit);
+    if let Some(policy) = cors {
+        // On the method router, so that it also sees the `OPTIONS` that no
+        // method of the route answers.
+        graphql = graphql.layer(axum::middleware::from_fn_with_state(policy, cors::guard));
+    }
     Router::new()
-        .route(
-            "/graphql",
-            get(http::graphql_get)
-                .post(http::graphql_post)
-                .layer(body_limit),
-        )
+        .route("/graphql", graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

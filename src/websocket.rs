@@ -165,7 +165,7 @@ impl Executor for SocketExecutor {
             .boxed();
         }
         let guard = OpenOperation(open);
-        let request_id = RequestId(format!("{:016x}", rand::random::<u64>()));
+        let request_id = RequestId::fresh();
         // Boxed so that admission's state (and a query's whole execution)
         // is freed once it is done, instead of staying in the stream for
         // as long as the subscription lives.

@@ -45,6 +45,8 @@ pub struct RequestLimits {
     pub max_query_bytes: usize,
     /// Length of a POST body.
     pub max_body_bytes: usize,
+    /// Requests in one POSTed array (a batch); 0 refuses arrays.
+    pub max_batch_size: usize,
     /// Wall time of one request, from parsing to the last resolver.
     pub timeout: Duration,
 }
@@ -55,6 +57,7 @@ impl Default for RequestLimits {
             query: Limits::default(),
             max_query_bytes: 64 * 1024,
             max_body_bytes: 1024 * 1024,
+            max_batch_size: 10,
             timeout: Duration::from_secs(10),
         }
     }
@@ -199,14 +202,10 @@ impl Admission {
         if let Some(limiter) = &self.rate_limiter {
             let caller = access.subject().unwrap_or("anonymous");
             if let Err(limited) = limiter.check(caller, cost).await {
-                let retry_after_seconds = limited.retry_after.as_secs().max(1);
-                return Err(Refusal::new(
-                    RefusalKind::RateLimited {
-                        retry_after_seconds,
-                    },
-                    limited.to_string(),
-                )
-                .with_details(json!({ "limit": "rateLimit", "cost": limited.cost, "retryAfterSeconds": retry_after_seconds })));
+                return Err(
+                    over_budget(limited.to_string(), limited.retry_after.as_secs().max(1))
+                        .with_details(json!({ "cost": limited.cost })),
+                );
             }
         }
         // The semaphore is never closed, so acquiring only waits.
@@ -260,6 +259,35 @@ impl Admission {
         request.variables = variables;
         measured
     }
+}
+
+/// A request the caller's cost budget cannot pay now.
+fn over_budget(message: String, retry_after_seconds: u64) -> Refusal {
+    Refusal::new(
+        RefusalKind::RateLimited {
+            retry_after_seconds,
+        },
+        message,
+    )
+    .with_details(json!({ "limit": "rateLimit", "retryAfterSeconds": retry_after_seconds }))
+}
+
+/// An entry of a batch after entry `first`, which the caller's budget
+/// could not pay (`unpaid`): refused with it, uncharged, so that a cheap
+/// entry cannot run ahead of an expensive one it followed.
+pub fn after_unpaid_entry(first: usize, unpaid: &Refusal) -> Option<Refusal> {
+    let RefusalKind::RateLimited {
+        retry_after_seconds,
+    } = unpaid.kind
+    else {
+        return None;
+    };
+    Some(over_budget(
+        format!(
+            "not run: entry {first} of this batch was over the caller's rate limit, and every entry after it is refused with it"
+        ),
+        retry_after_seconds,
+    ))
 }
 
 /// The token's scope must allow the operation: reading for queries and

@@ -21,6 +21,8 @@ pub enum RefusalKind {
     Unauthenticated { challenge: String },
     /// The token's scope does not allow the operation.
     Forbidden,
+    /// A browser page from an origin `--cors-origin` does not allow.
+    OriginNotAllowed,
     /// The document is not GraphQL.
     ParseFailed,
     /// The document is refused before validation (introspection switched
@@ -77,7 +79,7 @@ impl Refusal {
             | RefusalKind::NotAcceptable
             | RefusalKind::MutationNotAllowed => Code::BadUserInput,
             RefusalKind::Unauthenticated { .. } => Code::Unauthenticated,
-            RefusalKind::Forbidden => Code::Forbidden,
+            RefusalKind::Forbidden | RefusalKind::OriginNotAllowed => Code::Forbidden,
             RefusalKind::ParseFailed => Code::GraphqlParseFailed,
             RefusalKind::Invalid => Code::GraphqlValidationFailed,
             RefusalKind::OverLimit | RefusalKind::RateLimited { .. } | RefusalKind::TimedOut => {

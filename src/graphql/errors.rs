@@ -50,6 +50,32 @@ impl From<Arc<DbErr>> for ApiError {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+impl RequestId {
+    /// A new random id, for a request whose caller named none.
+    pub fn fresh() -> Self {
+        RequestId(format!("{:016x}", rand::random::<u64>()))
+    }
+
+    /// The caller's own id (an `x-request-id`), when it is a plain token
+    /// that is safe to echo into headers and logs.
+    pub fn given(value: &str) -> Option<Self> {
+        let plain = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        plain.then(|| RequestId(value.to_owned()))
+    }
+
+    /// The id of the `index`th entry of a batch this request carried: the
+    /// batch's id leads, so one search of the logs finds the batch and every
+    /// entry, and the `.` (which no given id holds) keeps a caller from
+    /// naming a request after another's entry.
+    pub fn entry(&self, index: usize) -> Self {
+        RequestId(format!("{}.{index}", self.0))
+    }
+}
+
 impl ApiError {
     pub fn bad_input(message: impl Into<String>) -> Self {
         ApiError::BadUserInput(message.into())

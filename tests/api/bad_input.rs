@@ -43,8 +43,8 @@ async fn malformed_bodies_are_bad_user_input(db: TestDb) {
             .await;
     }
 
-    // JSON that is not a request object.
-    for body in ["[1, 2]", "[]", "\"{ __typename }\"", "42", "null", "true"] {
+    // JSON that is not a request object (nor an array of them).
+    for body in ["[]", "\"{ __typename }\"", "42", "null", "true"] {
         cases
             .check(format!("POST {body}"), async {
                 let answer = probe.post_raw(format!("POST {body}"), body).await;
@@ -54,6 +54,24 @@ async fn malformed_bodies_are_bad_user_input(db: TestDb) {
                     lower.contains("object") || lower.contains("query"),
                     "the message names neither the object nor the query: {message}"
                 );
+            })
+            .await;
+    }
+
+    // An array is a batch: what is not a request in it is an error entry
+    // naming its index, and the batch, read, is 200.
+    for body in ["[1, 2]", "[null, \"{ __typename }\", [], true]"] {
+        cases
+            .check(format!("POST {body}"), async {
+                let answer = probe.post_raw(format!("POST {body}"), body).await;
+                assert_eq!(answer.status, 200, "{}", answer.text);
+                let entries = answer.body.as_array().expect("an array of answers");
+                for (index, entry) in entries.iter().enumerate() {
+                    let error = &entry["errors"][0];
+                    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{entry}");
+                    let message = error["message"].as_str().unwrap_or("");
+                    assert!(message.contains(&format!("entry {index}")), "{message}");
+                }
             })
             .await;
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Browser test of the offline GraphiQL explorer: installs what it needs when
-# missing (Debian's Chromium, playwright-core from package-lock.json), builds
-# the binary and runs the test with Node's built-in runner.
+# Browser tests of the offline GraphiQL explorer and of a browser app on
+# another origin (CORS, batches): installs what they need when missing
+# (Debian's Chromium, playwright-core from package-lock.json), builds the
+# binary and runs the tests with Node's built-in runner.
 #
 #   bash tests/browser/run.sh
 #
@@ -26,9 +27,16 @@ fi
 
 cd "$here"
 # Reinstall only when node_modules is missing or not what the lock file pins.
-locked="$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")"
-installed="$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null || true)"
-if [[ "$installed" != "$locked" ]]; then
+stale="$(node -e "
+const fs = require('fs');
+const { packages } = require('./package-lock.json');
+for (const [where, { version }] of Object.entries(packages)) {
+  if (!where) continue;
+  let installed;
+  try { installed = JSON.parse(fs.readFileSync(where + '/package.json')).version; } catch {}
+  if (installed !== version) { console.log(where); break; }
+}")"
+if [[ -n "$stale" ]]; then
     # playwright-core downloads no browser: the test drives /usr/bin/chromium.
     npm ci --no-audit --no-fund
 fi

@@ -258,10 +258,22 @@ impl Answer {
     }
 
     /// A GraphQL response: `data` and/or a list of errors, each with a
-    /// message and a code from SPEC §2.
+    /// message and a code from SPEC §2; for a batch, an array of them.
     pub fn assert_well_formed(&self) {
+        match &self.body {
+            Value::Array(entries) => {
+                assert!(!entries.is_empty(), "{}: an empty batch answer", self.what);
+                for entry in entries {
+                    self.assert_response(entry);
+                }
+            }
+            body => self.assert_response(body),
+        }
+    }
+
+    fn assert_response(&self, body: &Value) {
         let what = &self.what;
-        let Some(object) = self.body.as_object() else {
+        let Some(object) = body.as_object() else {
             panic!(
                 "{what}: the body is not a JSON object: {}",
                 clip(&self.text)
@@ -471,12 +483,19 @@ impl ServerProcess {
 
     /// Serves `db` as it is.
     pub async fn serve(db: TestDb) -> ServerProcess {
+        Self::serve_with(db, &[], &[]).await
+    }
+
+    /// Serves `db` as it is, with more flags and environment variables.
+    pub async fn serve_with(db: TestDb, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let address = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port");
         let log = tempfile::NamedTempFile::new().expect("log file");
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"))
             .args(["serve", "--listen", &address.to_string()])
+            .args(args)
+            .envs(env.iter().copied())
             .env("DATABASE_URL", &db.url)
             .env("RUST_LOG", log_filter())
             .stdin(std::process::Stdio::null())
