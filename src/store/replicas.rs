@@ -251,14 +251,15 @@ impl Replica {
                 state.down = false;
                 state.checked_at = Some(Instant::now());
                 state.replayed = replayed;
-                // The newest primary sample it has replayed past.
-                if let Some((at, _)) = samples
+                // The newest primary sample it has replayed past. None when
+                // it is behind every sample kept: a replica restarted from
+                // an old restart point replays from there and must not
+                // pass for as fresh as before it stopped.
+                state.caught_up_to = samples
                     .iter()
                     .rev()
                     .find(|(_, position)| *position <= replayed)
-                {
-                    state.caught_up_to = Some(*at);
-                }
+                    .map(|(at, _)| *at);
             }
             Ok(Err(error)) => {
                 if !state.down {
