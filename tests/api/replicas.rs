@@ -275,3 +275,68 @@ async fn without_a_subject_the_consistency_header_carries_the_write() {
     );
     replica.resume_replay().await;
 }
+
+/// Subscribes to the zone's events on `app` over graphql-transport-ws.
+async fn subscribe(
+    app: &TestApp,
+    query: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/graphql", app.address)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket");
+    let init = json!({ "type": "connection_init" }).to_string();
+    socket.send(Message::text(init)).await.expect("init");
+    let ack = socket.next().await.expect("ack").expect("ack");
+    assert!(
+        ack.to_text().unwrap_or("").contains("connection_ack"),
+        "{ack:?}"
+    );
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .expect("subscribe");
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_reads_its_session_at_least_as_fresh_as_the_write_that_sent_it() {
+    use futures_util::StreamExt;
+    let Some((db, replica, replica_url)) = primary_and_replica().await else {
+        return;
+    };
+    let lag = Duration::from_secs(300);
+    let b = serve_another(&db, &replica_url, lag, false).await;
+    let a = serve(db, &replica_url, lag, false).await;
+    until_reads_use_the_replica(&b).await;
+    let mut events = subscribe(
+        &b,
+        r#"subscription { sessionEvents(zoneId: "zone_demo", filter: {kinds: [REVOKED]}) { kind sessionId session { ... on UserSession { status } } } }"#,
+    )
+    .await;
+    // The subscription is registered once its resolver has run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    replica.pause_replay().await;
+    post(&a, REVOKE, None, None).await;
+    let message = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("a message")
+        .expect("a message");
+    let message: Value = serde_json::from_str(message.to_text().unwrap_or("")).expect("JSON");
+    let event = &message["payload"]["data"]["sessionEvents"];
+    assert_eq!(event["sessionId"], "ses_root01", "{message}");
+    assert_eq!(event["session"]["status"], "REVOKED", "{message}");
+    replica.resume_replay().await;
+}
