@@ -75,6 +75,8 @@ pub enum Node {
 // here; a test holds them equal to the members' (`tests/api/schema_snapshot.rs`).
 /// The fields every session has, user's or application's. A fragment on
 /// `IdentitySession` selects them once for both kinds.
+// Clippy reads the fields' `ty = ...` as repeats of one attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface, Clone)]
 #[graphql(
     field(
