@@ -230,7 +230,8 @@ impl EventHub {
     /// Tells every subscription, whatever its filter (SPEC §5), that
     /// events may have been missed.
     pub fn resync(&self) {
-        let now = Utc::now();
+        // To the microsecond, as every instant the gateway stores or prints.
+        let now = crate::timestamp::truncate_to_micros(Utc::now());
         let zones = self.zones.lock().unwrap_or_else(PoisonError::into_inner);
         for subscriber in zones.values().flatten() {
             self.deliver(subscriber, Delivery::Resync(now));

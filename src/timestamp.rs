@@ -24,9 +24,12 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.with_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
 }
 
-/// UTC with `Z`; fractional seconds only when non-zero.
+/// UTC with `Z`; fractional seconds only when non-zero, and never past the
+/// microsecond. Truncated here, not only where values are stored, because
+/// some instants never pass through a database (a RESYNC's `Utc::now()`)
+/// and `AutoSi` would print their nanoseconds.
 pub fn format(at: &DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    truncate_to_micros(*at).to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -63,6 +66,24 @@ mod tests {
             format(&parse("2026-03-04T08:05:00.123456789Z").unwrap()),
             "2026-03-04T08:05:00.123456Z"
         );
+    }
+
+    #[test]
+    fn prints_at_most_microseconds() {
+        let at = DateTime::parse_from_rfc3339("2026-12-06T14:22:31.435522716Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format(&at), "2026-12-06T14:22:31.435522Z");
+        let whole = DateTime::parse_from_rfc3339("2026-12-06T14:22:31.000000999Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format(&whole), "2026-12-06T14:22:31Z");
+        let now = Utc::now();
+        let printed = format(&now);
+        let fraction = printed
+            .split_once('.')
+            .map_or("", |(_, rest)| rest.trim_end_matches('Z'));
+        assert!(fraction.len() <= 6, "{printed}");
     }
 
     #[test]

@@ -63,8 +63,9 @@ pub fn build_schema(
     // The engine's own nesting limit (32 by default) refused valid
     // documents within the documented limits; the bracket screen before
     // parsing already bounds nesting, so this one only backs it up.
-    let mut builder =
-        Schema::build(Query, Mutation, Subscription).limit_recursive_depth(screening::MAX_NESTING);
+    let mut builder = Schema::build(Query, Mutation, Subscription)
+        .register_output_type::<objects::IdentitySessionType>()
+        .limit_recursive_depth(screening::MAX_NESTING);
     if let Some(db) = db {
         builder = builder.data(db);
     }

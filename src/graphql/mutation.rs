@@ -30,6 +30,11 @@ pub struct UpdateSessionPayload {
     pub session: Session,
     /// How many sessions were revoked: the session itself and its descendants that were still active.
     pub revoked_count: i32,
+    /// Every session the revoke changed (those `revokedCount` counts), as
+    /// they read after it: the revoked session first when it changed, then
+    /// its descendants by depth, then by id. A client cache updates from
+    /// them without refetching the tree.
+    pub revoked_sessions: Vec<Session>,
 }
 
 /// The result of `deleteSession`.
@@ -39,6 +44,10 @@ pub struct DeleteSessionPayload {
     pub deleted_session_id: ID,
     /// How many sessions were deleted: the session and all its descendants.
     pub deleted_count: i32,
+    /// The ids of every session deleted (those `deletedCount` counts): the
+    /// session first, then its descendants by depth, then by id. A client
+    /// cache evicts them without refetching.
+    pub deleted_session_ids: Vec<ID>,
 }
 
 fn require_write(access: &Access) -> Result<(), ApiError> {
@@ -51,7 +60,7 @@ fn require_write(access: &Access) -> Result<(), ApiError> {
     }
 }
 
-fn as_count(count: u64) -> i32 {
+fn as_count(count: usize) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
@@ -84,11 +93,16 @@ impl Mutation {
                 .map_err(ApiError::from),
             Err(refused) => Err(refused),
         };
-        let (row, revoked_count, written) = fail(state, revoked)?;
-        ctx.insert_http_header(consistency::HEADER, written.token());
+        let revoked = fail(state, revoked)?;
+        ctx.insert_http_header(consistency::HEADER, revoked.written.token());
         Ok(UpdateSessionPayload {
-            session: Session::from(Arc::new(row)),
-            revoked_count: as_count(revoked_count),
+            session: Session::from(Arc::new(revoked.session)),
+            revoked_count: as_count(revoked.changed.len()),
+            revoked_sessions: revoked
+                .changed
+                .into_iter()
+                .map(|row| Session::from(Arc::new(row)))
+                .collect(),
         })
     }
 
@@ -106,11 +120,12 @@ impl Mutation {
                 .map_err(ApiError::from),
             Err(refused) => Err(refused),
         };
-        let (deleted_count, written) = fail(state, deleted)?;
-        ctx.insert_http_header(consistency::HEADER, written.token());
+        let deleted = fail(state, deleted)?;
+        ctx.insert_http_header(consistency::HEADER, deleted.written.token());
         Ok(DeleteSessionPayload {
             deleted_session_id: id,
-            deleted_count: as_count(deleted_count),
+            deleted_count: as_count(deleted.ids.len()),
+            deleted_session_ids: deleted.ids.into_iter().map(ID).collect(),
         })
     }
 }

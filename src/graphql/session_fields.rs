@@ -11,6 +11,8 @@ pub struct SessionMetadata {
 
 /// The fields both session types declare, with identical types (SPEC §1),
 /// generated into each `#[Object]` impl so that GraphQL sees them on both.
+/// Visible to the rest of `graphql` because `IdentitySession`
+/// (`objects.rs`) resolves its fields by calling them.
 macro_rules! session_object {
     ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
         $(#[$meta])*
@@ -22,33 +24,33 @@ macro_rules! session_object {
             }
 
             /// The effective status: a session past its expiry reads `EXPIRED`; `REVOKED` always wins.
-            async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<SessionStatus> {
+            pub(super) async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<SessionStatus> {
                 Ok(effective_status(&self.0, state(ctx)?.clock.now()).into())
             }
 
             /// Whether the session is active.
             #[graphql(deprecation = "Use `status`.")]
-            async fn active(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+            pub(super) async fn active(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
                 Ok(effective_status(&self.0, state(ctx)?.clock.now()) == EffectiveStatus::Active)
             }
 
             /// The zone (tenant) the session belongs to.
-            async fn zone_id(&self) -> ID {
+            pub(super) async fn zone_id(&self) -> ID {
                 ID(self.0.zone_id.clone())
             }
 
             /// The organization the session belongs to.
-            async fn organization_id(&self) -> Option<ID> {
+            pub(super) async fn organization_id(&self) -> Option<ID> {
                 self.0.organization_id.clone().map(ID)
             }
 
             /// The id of the application the session was issued to.
-            async fn application_id(&self) -> Option<ID> {
+            pub(super) async fn application_id(&self) -> Option<ID> {
                 self.0.application_id.clone().map(ID)
             }
 
             /// The application the session was issued to.
-            async fn application(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Application>> {
+            pub(super) async fn application(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Application>> {
                 let Some(id) = &self.0.application_id else { return Ok(None) };
                 let state = state(ctx)?;
                 let row = state.loaders.applications.load_one(ZonedId::new(&self.0.zone_id, id)).await.map_err(Into::into);
@@ -56,47 +58,47 @@ macro_rules! session_object {
             }
 
             /// When the subject last authenticated for this session.
-            async fn authenticated_at(&self) -> Option<DateTime> {
+            pub(super) async fn authenticated_at(&self) -> Option<DateTime> {
                 self.0.authenticated_at.map(DateTime)
             }
 
             /// When the session was created.
-            async fn created_at(&self) -> Option<DateTime> {
+            pub(super) async fn created_at(&self) -> Option<DateTime> {
                 self.0.created_at.map(DateTime)
             }
 
             /// When the session was last updated.
-            async fn updated_at(&self) -> Option<DateTime> {
+            pub(super) async fn updated_at(&self) -> Option<DateTime> {
                 self.0.updated_at.map(DateTime)
             }
 
             /// When the session expires.
-            async fn expires_at(&self) -> Option<DateTime> {
+            pub(super) async fn expires_at(&self) -> Option<DateTime> {
                 self.0.expires_at.map(DateTime)
             }
 
             /// The issuer of the session's tokens.
-            async fn issuer(&self) -> Option<&str> {
-                self.0.issuer.as_deref()
+            pub(super) async fn issuer(&self) -> Option<String> {
+                self.0.issuer.clone()
             }
 
             /// The subject of the session's tokens.
-            async fn subject(&self) -> Option<&str> {
-                self.0.subject.as_deref()
+            pub(super) async fn subject(&self) -> Option<String> {
+                self.0.subject.clone()
             }
 
             /// The identity provider the subject authenticated with.
-            async fn provider_id(&self) -> Option<ID> {
+            pub(super) async fn provider_id(&self) -> Option<ID> {
                 self.0.provider_id.clone().map(ID)
             }
 
             /// Display metadata.
-            async fn metadata(&self) -> Option<SessionMetadata> {
+            pub(super) async fn metadata(&self) -> Option<SessionMetadata> {
                 self.0.metadata_name.clone().map(|name| SessionMetadata { name })
             }
 
             /// The session's claims: ID-token claims for user sessions, application claims otherwise.
-            async fn session_data(&self) -> Option<Json> {
+            pub(super) async fn session_data(&self) -> Option<Json> {
                 self.0.session_data().map(Json)
             }
 

@@ -86,6 +86,21 @@ pub(super) fn event_from_row(
     })
 }
 
+/// An event of `kind` about a session already read whole (the rows a
+/// revoke's `UPDATE ... RETURNING` gives back).
+pub(super) fn event_from_session(kind: EventKind, row: &super::SessionRow) -> SessionEvent {
+    SessionEvent {
+        kind,
+        zone_id: row.zone_id.clone(),
+        session_id: row.id.clone(),
+        organization_id: row.organization_id.clone(),
+        user_id: row.user_id.clone(),
+        application_id: row.application_id.clone(),
+        root_id: row.root_id.clone(),
+        occurred_at: 0,
+    }
+}
+
 /// Sends `events` from inside the writing transaction `txn`, in order,
 /// stamped with the time just before the commit.
 pub async fn publish(txn: &impl ConnectionTrait, events: &mut [SessionEvent]) -> Result<(), DbErr> {

@@ -6,7 +6,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use super::consistency::{self, WalPosition};
 use super::db::begin_write;
 use super::decode::ByPosition;
-use super::events::{EVENT_COLUMNS, EventKind, SessionEvent, event_from_row, publish};
+use super::events::{
+    EVENT_COLUMNS, EventKind, SessionEvent, event_from_row, event_from_session, publish,
+};
 use super::sql::Sql;
 use super::status::{EffectiveStatus, push_status_is};
 use super::subtree::push_subtree;
@@ -49,16 +51,40 @@ async fn find_session(
     }
 }
 
-/// Revokes the session `id` and every descendant that is still active;
-/// returns the session as it is afterwards, how many were revoked, and how
-/// far a read must be to show it ([`written`]).
+/// What a revoke did, as the caller reads it afterwards.
+pub struct Revoked {
+    /// The session named, as it is afterwards (changed or not).
+    pub session: SessionRow,
+    /// Every session the revoke changed, as it is afterwards, in
+    /// [`tree_order`].
+    pub changed: Vec<SessionRow>,
+    /// How far a read must be to show the change ([`written`]).
+    pub written: WalPosition,
+}
+
+/// What a delete removed.
+pub struct Deleted {
+    /// The ids of every session removed, in [`tree_order`].
+    pub ids: Vec<String>,
+    pub written: WalPosition,
+}
+
+/// The order SPEC §7 gives the sessions a write reports: the subtree's root
+/// first, then by depth, then by id compared byte by byte. Sorted here rather
+/// than in SQL because an `ORDER BY id` follows the database's collation on
+/// PostgreSQL, which is not byte order.
+fn tree_order<'a>(root_id: &'a str, depth: i32, id: &'a str) -> (bool, i32, &'a [u8]) {
+    (id != root_id, depth, id.as_bytes())
+}
+
+/// Revokes the session `id` and every descendant that is still active.
 /// Descendants of another organization (a tree may mix them within a zone)
-/// are neither changed nor counted: the caller cannot see them.
+/// are neither changed nor listed: the caller cannot see them.
 pub async fn revoke_subtree(
     db: &DatabaseConnection,
     access: &Access,
     id: &str,
-) -> Result<(SessionRow, u64, WalPosition), WriteError> {
+) -> Result<Revoked, WriteError> {
     let txn = begin_write(db).await?;
     let target = find_session(&txn, access, id).await?;
     // Stored to the microsecond on both databases (SQLite would keep nanoseconds).
@@ -72,26 +98,45 @@ pub async fn revoke_subtree(
         .push(" AND id IN (SELECT id FROM subtree) AND ");
     push_status_is(&mut sql, EffectiveStatus::Active, now);
     push_organization(&mut sql, access, OrganizationColumn::Nullable);
-    sql.push(&format!(" RETURNING {EVENT_COLUMNS}"));
-    let changed = txn.query_all_raw(sql.build()).await?;
+    // The whole rows as they are after the UPDATE, so that the payload
+    // lists them without reading each again.
+    sql.push(&format!(
+        " RETURNING {}",
+        Projection::ALL.select_list(Table::Sessions)
+    ));
+    let mut changed = txn
+        .query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|row| SessionRow::from_row(row, u32::MAX))
+        .collect::<Result<Vec<SessionRow>, DbErr>>()?;
+    changed.sort_by(|a, b| {
+        tree_order(&target.id, a.depth, &a.id).cmp(&tree_order(&target.id, b.depth, &b.id))
+    });
     let mut events = changed
         .iter()
-        .map(|row| event_from_row(EventKind::Revoked, row))
-        .collect::<Result<Vec<SessionEvent>, DbErr>>()?;
-    let updated = find_session(&txn, access, id).await?;
+        .map(|row| event_from_session(EventKind::Revoked, row))
+        .collect::<Vec<SessionEvent>>();
+    let session = match changed.first() {
+        Some(first) if first.id == target.id => first.clone(),
+        _ => target,
+    };
     publish(&txn, &mut events).await?;
     txn.commit().await?;
-    let written = written(db, access, &target.zone_id).await;
-    Ok((updated, changed.len() as u64, written))
+    let written = written(db, access, &session.zone_id).await;
+    Ok(Revoked {
+        session,
+        changed,
+        written,
+    })
 }
 
-/// Deletes the session `id` and all its descendants; returns how many, and
-/// how far a read must be to show it ([`written`]).
+/// Deletes the session `id` and all its descendants.
 pub async fn delete_subtree(
     db: &DatabaseConnection,
     access: &Access,
     id: &str,
-) -> Result<(u64, WalPosition), WriteError> {
+) -> Result<Deleted, WriteError> {
     let txn = begin_write(db).await?;
     let target = find_session(&txn, access, id).await?;
     let backend = txn.get_database_backend();
@@ -102,7 +147,7 @@ pub async fn delete_subtree(
     push_subtree(&mut count, &target.zone_id, [target.id.clone()], None);
     count
         .push(&format!(
-            "SELECT {EVENT_COLUMNS} FROM sessions WHERE zone_id = "
+            "SELECT {EVENT_COLUMNS}, depth FROM sessions WHERE zone_id = "
         ))
         .bind(target.zone_id.clone())
         .push(" AND id IN (SELECT id FROM subtree)");
@@ -110,6 +155,17 @@ pub async fn delete_subtree(
         count.push(" FOR UPDATE");
     }
     let subtree = txn.query_all_raw(count.build()).await?;
+    let mut removed = subtree
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get_by_index(1)?;
+            let depth: i32 = row.try_get_by_index(6)?;
+            Ok((depth, id))
+        })
+        .collect::<Result<Vec<(i32, String)>, DbErr>>()?;
+    removed.sort_by(|(a_depth, a), (b_depth, b)| {
+        tree_order(&target.id, *a_depth, a).cmp(&tree_order(&target.id, *b_depth, b))
+    });
     // The parent key's ON DELETE CASCADE takes the whole subtree, so a
     // subtree holding sessions of another organization cannot be deleted
     // by this caller at all.
@@ -139,7 +195,10 @@ pub async fn delete_subtree(
     publish(&txn, &mut events).await?;
     txn.commit().await?;
     let written = written(db, access, &target.zone_id).await;
-    Ok((subtree.len() as u64, written))
+    Ok(Deleted {
+        ids: removed.into_iter().map(|(_, id)| id).collect(),
+        written,
+    })
 }
 
 /// Where the primary's log stands after a committed write, recorded for

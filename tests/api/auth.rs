@@ -1538,7 +1538,13 @@ async fn mutations_never_reach_another_organization(db: TestDb) {
     assert_eq!(snapshot(&app.db.connect().await).await, before);
 
     // Revoking changes and counts only what the caller may see.
-    let data = caller.data(REVOKE, json!({ "id": "ses_root01" })).await;
+    let data = caller
+        .data(
+            r#"mutation { updateSession(id: "ses_root01", input: { status: REVOKED }) {
+                 revokedCount revokedSessions { ... on IdentitySession { id status organizationId } } } }"#,
+            json!({}),
+        )
+        .await;
     let revoked = data["updateSession"]["revokedCount"]
         .as_i64()
         .expect("count");
@@ -1551,6 +1557,14 @@ async fn mutations_never_reach_another_organization(db: TestDb) {
     // ses_root01 and ses_mine_below; not ses_foreign (hidden) nor
     // ses_child01 (expired in 2026).
     assert_eq!(revoked, 2, "{data}");
+    // The payload lists the same two, never the hidden session.
+    assert_eq!(
+        data["updateSession"]["revokedSessions"],
+        json!([
+            { "id": "ses_root01", "status": "REVOKED", "organizationId": DEMO_ORG },
+            { "id": "ses_mine_below", "status": "REVOKED", "organizationId": DEMO_ORG },
+        ])
+    );
 }
 
 /// RFC 7519 lets `aud` be an array; identity providers issue both forms.

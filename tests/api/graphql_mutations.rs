@@ -453,10 +453,180 @@ async fn delete_session_of_an_unknown_id_is_not_found(db: TestDb) {
     );
 }
 
+const REVOKE_LISTING: &str = r#"
+mutation ($id: ID!) {
+  updateSession(id: $id, input: { status: REVOKED }) {
+    revokedCount
+    session { ... on IdentitySession { id updatedAt } }
+    revokedSessions {
+      __typename
+      ... on IdentitySession { id status updatedAt }
+      ... on UserSession { depth }
+    }
+  }
+}"#;
+
+/// `(id, status, updatedAt)` of each of the payload's `revokedSessions`.
+fn revoked_sessions(payload: &Value) -> Vec<(String, String, String)> {
+    payload["revokedSessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("revokedSessions: {payload}"))
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().expect("id").to_owned(),
+                s["status"].as_str().expect("status").to_owned(),
+                s["updatedAt"].as_str().expect("updatedAt").to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn revoked_sessions_are_the_changed_ones_in_tree_order(db: TestDb) {
+    let app = spawn_app_with(db, &document()).await;
+    let started = Utc::now();
+    let payload =
+        app.query(REVOKE_LISTING, json!({ "id": "m_root" })).await["updateSession"].clone();
+    let finished = Utc::now();
+    let listed = revoked_sessions(&payload);
+    // The root, then depth 1 (m_b was revoked and m_c expired already, so
+    // neither changed), then depth 2 by id, then depth 3.
+    let ids: Vec<&str> = listed.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["m_root", "m_a", "m_a1", "m_b1", "m_c1", "m_c2"],
+        "{payload}"
+    );
+    assert_eq!(payload["revokedCount"], listed.len());
+    let revoked_at = payload["session"]["updatedAt"].as_str().expect("updatedAt");
+    for (id, status, updated_at) in &listed {
+        assert_eq!(status, "REVOKED", "{id}");
+        // As they read after the revoke, all stamped by the one write.
+        assert_eq!(updated_at, revoked_at, "{id}");
+        assert_between(updated_at, started, finished);
+    }
+    let depths: Vec<i64> = payload["revokedSessions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["depth"].as_i64().expect("depth"))
+        .collect();
+    assert_eq!(depths, [0, 1, 2, 2, 2, 3]);
+    // They read the same afterwards.
+    let ids_now: Vec<&str> = ids.clone();
+    for state in states(&app, &ids_now).await {
+        let (status, updated_at) = state.expect("still there");
+        assert_eq!(
+            (status.as_str(), updated_at.as_str()),
+            ("REVOKED", revoked_at)
+        );
+    }
+
+    // Nothing changes the second time: nothing listed.
+    let again = app.query(REVOKE_LISTING, json!({ "id": "m_root" })).await["updateSession"].clone();
+    assert_eq!(again["revokedCount"], 0);
+    assert_eq!(again["revokedSessions"], json!([]));
+}
+
+async fn revoked_sessions_leave_out_the_unchanged_session_itself(db: TestDb) {
+    let app = spawn_app_with(db, &document()).await;
+    // m_c is expired: only its still-active descendants change.
+    let payload = app.query(REVOKE_LISTING, json!({ "id": "m_c" })).await["updateSession"].clone();
+    let ids: Vec<String> = revoked_sessions(&payload)
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(ids, ["m_c1", "m_c2"], "{payload}");
+    assert_eq!(payload["revokedCount"], 2);
+    // An application session is listed as one.
+    let payload =
+        app.query(REVOKE_LISTING, json!({ "id": "m_app" })).await["updateSession"].clone();
+    assert_eq!(
+        payload["revokedSessions"][0]["__typename"],
+        "ApplicationSession"
+    );
+    assert_eq!(payload["revokedSessions"][0]["id"], "m_app");
+    assert_eq!(payload["revokedSessions"][0]["status"], "REVOKED");
+    assert_eq!(payload["revokedSessions"].as_array().map(Vec::len), Some(1));
+}
+
+async fn deleted_session_ids_are_every_removed_id(db: TestDb) {
+    let app = spawn_app_with(db, &document()).await;
+    let listing = r#"mutation ($id: ID!) {
+        deleteSession(id: $id) { deletedSessionId deletedCount deletedSessionIds } }"#;
+    let data = app.query(listing, json!({ "id": "m_c" })).await;
+    assert_eq!(
+        data["deleteSession"],
+        json!({ "deletedSessionId": "m_c", "deletedCount": 3, "deletedSessionIds": ["m_c", "m_c1", "m_c2"] })
+    );
+    // Revoked and active alike; root first, then by depth, then by id.
+    let data = app.query(listing, json!({ "id": "m_root" })).await;
+    assert_eq!(
+        data["deleteSession"],
+        json!({
+            "deletedSessionId": "m_root", "deletedCount": 5,
+            "deletedSessionIds": ["m_root", "m_a", "m_b", "m_a1", "m_b1"]
+        })
+    );
+    let data = app.query(listing, json!({ "id": "m_app" })).await;
+    assert_eq!(data["deleteSession"]["deletedSessionIds"], json!(["m_app"]));
+    let gone = states(
+        &app,
+        &["m_root", "m_a", "m_b", "m_a1", "m_b1", "m_c", "m_app"],
+    )
+    .await;
+    assert!(gone.iter().all(Option::is_none), "{gone:?}");
+}
+
+async fn identity_session_fragments_answer_on_both_kinds(db: TestDb) {
+    let app = spawn_app_with(db, &document()).await;
+    let data = app
+        .query(
+            r#"query {
+                 sessions(zoneId: "zone_mut", filter: { includeNested: true }, first: 3) {
+                   nodes { __typename ... on IdentitySession { id status application { name } } }
+                 }
+                 app: node(id: "m_app") { ...Common }
+                 user: node(id: "m_c") { ...Common ... on UserSession { parentId } }
+                 one: session(id: "m_b") { ... on IdentitySession { id status } }
+               }
+               fragment Common on IdentitySession { id status active zoneId applicationId createdAt expiresAt }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["sessions"]["nodes"],
+        json!([
+            { "__typename": "ApplicationSession", "id": "m_app", "status": "ACTIVE", "application": { "name": "Mut" } },
+            { "__typename": "UserSession", "id": "m_other1", "status": "ACTIVE", "application": null },
+            { "__typename": "UserSession", "id": "m_other", "status": "ACTIVE", "application": null },
+        ])
+    );
+    assert_eq!(
+        data["app"],
+        json!({
+            "id": "m_app", "status": "ACTIVE", "active": true, "zoneId": "zone_mut", "applicationId": "app_m",
+            "createdAt": "2026-01-01T00:20:00Z", "expiresAt": FAR
+        })
+    );
+    assert_eq!(
+        data["user"],
+        json!({
+            "id": "m_c", "status": "EXPIRED", "active": false, "zoneId": "zone_mut", "applicationId": null,
+            "createdAt": "2026-01-01T00:05:00Z", "expiresAt": "2020-01-01T00:00:00Z", "parentId": "m_root"
+        })
+    );
+    assert_eq!(data["one"], json!({ "id": "m_b", "status": "REVOKED" }));
+}
+
 crate::on_both_databases!(
     revoking_a_root_revokes_its_active_descendants,
     revoking_an_expired_or_revoked_session_revokes_only_active_descendants,
     update_session_refuses_other_statuses_and_unknown_ids,
     deleting_a_session_deletes_its_subtree,
     delete_session_of_an_unknown_id_is_not_found,
+    revoked_sessions_are_the_changed_ones_in_tree_order,
+    revoked_sessions_leave_out_the_unchanged_session_itself,
+    deleted_session_ids_are_every_removed_id,
+    identity_session_fragments_answer_on_both_kinds,
 );

@@ -4,7 +4,7 @@
 // `seed` is always the same document: each one draws from its own PRNG.
 //
 // What the documents exercise: inline and named fragments with object,
-// interface (`Node`) and union (`Session`) type conditions wherever they are
+// interface (`Node`, `IdentitySession`) and union (`Session`) type conditions wherever they are
 // legal, nested fragments, untyped inline fragments, one response key
 // selected in several fragments with different sub-selections, the same
 // alias on different fields of distinct object types, aliases of one

@@ -646,6 +646,8 @@ export function buildReferenceSchema(sdl = readFileSync(SCHEMA_PATH, 'utf8'), { 
   const byTypename = (value) => value.__typename;
   schema.getType('Node').resolveType = byTypename;
   schema.getType('Session').resolveType = byTypename;
+  const identitySession = schema.getType('IdentitySession');
+  if (identitySession) identitySession.resolveType = byTypename;
   return schema;
 }
 

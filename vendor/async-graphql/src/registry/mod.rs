@@ -1503,6 +1503,26 @@ impl Registry {
             traverse_type(&self.types, &mut used_types, ty.name());
         }
 
+        // An interface is used when a used type implements it, even if no
+        // field returns it (graphql-js collects `getInterfaces()` of every
+        // object and interface it reaches): otherwise an interface that only
+        // groups fields for fragments would vanish from the schema.
+        loop {
+            let implemented: Vec<&str> = used_types
+                .iter()
+                .filter_map(|name| self.implements.get(*name))
+                .flatten()
+                .map(String::as_str)
+                .filter(|name| !used_types.contains(name) && self.types.contains_key(*name))
+                .collect();
+            if implemented.is_empty() {
+                break;
+            }
+            for name in implemented {
+                traverse_type(&self.types, &mut used_types, name);
+            }
+        }
+
         // Built-in scalars nothing references are dropped like any other
         // unused type, as graphql-js does when it builds a schema from SDL;
         // otherwise introspection lists a `Float` the SDL never mentions and
