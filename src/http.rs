@@ -563,12 +563,6 @@ async fn run(
     if incoming.streams(admitted.operation_type) {
         return stream(gateway, incoming, admitted).await;
     }
-    if admitted.operation_type == Some(OperationType::Subscription) {
-        return incoming.refuse(Refusal::new(
-            RefusalKind::NotAcceptable,
-            "a subscription is answered as an event stream: send Accept: text/event-stream, or subscribe over the WebSocket at /graphql",
-        ));
-    }
     match execute(gateway, admitted, &incoming.request_id, written).await {
         Ok(Answer {
             body,

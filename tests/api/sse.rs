@@ -519,11 +519,6 @@ async fn bad_accept_and_bodies_get_clear_answers(db: TestDb) {
     let (status, body) = answer(post_with(&app, &batch, None, STREAM).await).await;
     assert_eq!((status, code(&body)), (406, "BAD_USER_INPUT"), "{body}");
     assert!(message(&body).contains("batch"), "{body}");
-    // A subscription for a client that cannot read a stream.
-    let (status, body) =
-        answer(post_with(&app, &json!({ "query": EVENTS }), None, "application/json").await).await;
-    assert_eq!((status, code(&body)), (406, "BAD_USER_INPUT"), "{body}");
-    assert!(message(&body).contains("text/event-stream"), "{body}");
     // A mutation over GET, stream or not.
     let response = app
         .client
