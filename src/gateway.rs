@@ -42,7 +42,7 @@ pub struct Gateway {
     pub socket_slots: Arc<Semaphore>,
     /// Event streams (SSE) this process may still open.
     pub stream_slots: Arc<Semaphore>,
-    /// Turns true when the server stops: sockets close.
+    /// Turns true when the server stops: sockets close, event streams end.
     pub stop: watch::Sender<bool>,
 }
 
