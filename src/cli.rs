@@ -176,7 +176,7 @@ impl SharedStateOptions {
     }
 }
 
-/// Subscriptions over WebSocket.
+/// Subscriptions over WebSocket and server-sent events.
 #[derive(Debug, Clone, Args)]
 #[group(id = "live")]
 pub struct LiveOptions {
@@ -188,7 +188,13 @@ pub struct LiveOptions {
     #[arg(long, env = "SESSIONGRAPH_MAX_WEBSOCKET_CONNECTIONS", global = true, default_value_t = SocketLimits::default().max_sockets)]
     pub max_websocket_connections: usize,
 
-    /// Seconds between the server's pings on an open WebSocket.
+    /// Server-sent event streams this process keeps open at once; more
+    /// are answered 503.
+    #[arg(long, env = "SESSIONGRAPH_MAX_SSE_STREAMS", global = true, default_value_t = SocketLimits::default().max_event_streams)]
+    pub max_sse_streams: usize,
+
+    /// Seconds between the server's pings on an open WebSocket, and between
+    /// keep-alive comments on an idle event stream.
     #[arg(long, env = "SESSIONGRAPH_WEBSOCKET_KEEPALIVE", global = true, default_value_t = SocketLimits::default().keepalive.as_secs_f64())]
     pub websocket_keepalive: f64,
 
@@ -514,6 +520,7 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         sockets: SocketLimits {
             max_operations_per_socket: global.live.max_subscriptions_per_connection,
             max_sockets: global.live.max_websocket_connections,
+            max_event_streams: global.live.max_sse_streams,
             keepalive: positive_seconds("--websocket-keepalive", global.live.websocket_keepalive)?,
             init_timeout: positive_seconds(
                 "--websocket-init-timeout",

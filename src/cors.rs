@@ -1,5 +1,6 @@
 //! Browser apps on other origins (`--cors-origin`): the CORS answers of
-//! `/graphql`, and the origin check of its WebSocket upgrade.
+//! `/graphql`, and the origin check of its WebSocket upgrades and event
+//! streams.
 //!
 //! Written here rather than with tower-http's `CorsLayer`, whose answers
 //! differ from the contract in ways its settings cannot change: it answers
@@ -168,10 +169,13 @@ pub async fn guard(
         }
     } else if origin
         .as_ref()
-        .is_some_and(|origin| grant.is_none() && opens_socket(headers) && !own(origin, headers))
+        .is_some_and(|origin| grant.is_none() && opens_stream(headers) && !own(origin, headers))
     {
         // A socket is not covered by CORS: the browser opens it for any page
-        // and lets the page read it, so the origin is checked here.
+        // and lets the page read it, so the origin is checked here. An event
+        // stream is, but an `EventSource` GET needs no preflight, so the
+        // browser would only hide a subscription that runs and holds a
+        // stream for as long as the page stays open.
         crate::http::refuse(headers, origin_refused(origin.as_ref()))
     } else {
         // A refused origin's request still runs: CORS keeps its answer from
@@ -223,10 +227,12 @@ fn origin_refused(origin: Option<&HeaderValue>) -> Refusal {
     )
 }
 
-fn opens_socket(headers: &HeaderMap) -> bool {
+/// A WebSocket upgrade, or a request for an event stream.
+fn opens_stream(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
         .is_some_and(|upgrade| upgrade.as_bytes().eq_ignore_ascii_case(b"websocket"))
+        || crate::http::asks_for_event_stream(headers)
 }
 
 /// Whether `origin` is the server's own: the scheme and `Host` the request

@@ -6,7 +6,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt, future};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::sync::{Semaphore, watch};
@@ -39,7 +40,9 @@ pub struct Gateway {
     pub socket_limits: SocketLimits,
     /// Sockets this process may still open.
     pub socket_slots: Arc<Semaphore>,
-    /// Turns true when the server stops: sockets close.
+    /// Event streams (SSE) this process may still open.
+    pub stream_slots: Arc<Semaphore>,
+    /// Turns true when the server stops: sockets close, event streams end.
     pub stop: watch::Sender<bool>,
 }
 
@@ -112,6 +115,48 @@ impl Gateway {
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
         Ok(response)
+    }
+
+    /// Runs an admitted subscription: its results, for as long as the
+    /// stream is polled, counted in `/metrics` until it is dropped. The
+    /// execution slot goes back at once: a subscription waits for events
+    /// most of its life and must not hold a slot queries run in. Each
+    /// event reads at least as fresh as `written`.
+    pub async fn subscribe(
+        &self,
+        mut admitted: Admitted,
+        request_id: RequestId,
+        written: WalPosition,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        admitted.release_slot();
+        let running = self.metrics.subscription_started();
+        let reads = self.reads_for(&admitted.access, written).await;
+        let events = graphql::execute_stream(
+            &self.schema,
+            reads,
+            admitted.request,
+            request_id.clone(),
+            admitted.access,
+        );
+        // A panic in a resolver ends the subscription with an internal
+        // error, not the connection it runs on.
+        AssertUnwindSafe(events)
+            .catch_unwind()
+            .scan(false, move |failed, item| {
+                let _ = &running;
+                if *failed {
+                    return future::ready(None);
+                }
+                future::ready(Some(match item {
+                    Ok(response) => response,
+                    Err(panic) => {
+                        *failed = true;
+                        log_panic(&request_id, panic.as_ref());
+                        internal_error().graphql_response(Some(&request_id.0))
+                    }
+                }))
+            })
+            .boxed()
     }
 
     /// Where a query's (or a subscription's) reads run: a replica at least

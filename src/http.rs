@@ -3,7 +3,10 @@
 //! `application/graphql-response+json` when the client accepts it (request
 //! errors then get status 400) and as legacy `application/json` otherwise.
 //! A POSTed JSON array is a batch (Apollo's `BatchHttpLink`, Relay's
-//! batching layers): its requests run in order and answer an array.
+//! batching layers): its requests run in order and answer an array. A
+//! client that accepts `text/event-stream` gets its subscriptions (and,
+//! when it accepts nothing else, every operation) as an event stream
+//! ([`crate::sse`]).
 //!
 //! This module is the transport only: media types, bodies and status codes.
 //! What a request must pass is [`crate::admission`]'s; running it is
@@ -12,6 +15,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use async_graphql::parser::types::OperationType;
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -23,7 +27,7 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::admission::{Mutations, Refusal, RefusalKind, after_unpaid_entry};
+use crate::admission::{Admitted, Mutations, Refusal, RefusalKind, after_unpaid_entry};
 use crate::codes::Code;
 use crate::gateway::{Gateway, internal_error, log_panic};
 use crate::graphql::errors::RequestId;
@@ -36,37 +40,66 @@ const JSON: &str = "application/json";
 enum MediaType {
     GraphqlResponse,
     Json,
+    /// `text/event-stream` and no JSON type: every operation streams.
+    EventStream,
 }
 
 impl MediaType {
+    /// The type of a JSON body: an answer, or the refusal of a request
+    /// that asked for a stream.
     fn content_type(self) -> &'static str {
         match self {
             MediaType::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
-            MediaType::Json => "application/json; charset=utf-8",
+            MediaType::Json | MediaType::EventStream => "application/json; charset=utf-8",
         }
     }
 }
 
-/// Picks the response media type from `Accept`; `None` when the client
-/// accepts neither (406). No `Accept` means legacy JSON.
-fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+/// What a client accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Accepted {
+    /// How an answer that is not a stream is written.
+    media: MediaType,
+    /// It reads event streams: a subscription streams.
+    event_stream: bool,
+}
+
+/// Reads `Accept`; `None` when the client accepts no type this server
+/// answers in (406). No `Accept` means legacy JSON. A JSON type listed
+/// beside `text/event-stream` (urql's fetch lists both) keeps queries and
+/// mutations in JSON: only subscriptions stream then.
+fn negotiate(headers: &HeaderMap) -> Option<Accepted> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Some(MediaType::Json);
+        return Some(Accepted {
+            media: MediaType::Json,
+            event_stream: false,
+        });
     };
     let ranges: Vec<&str> = accept
         .split(',')
         .map(|range| range.split(';').next().unwrap_or("").trim())
         .collect();
-    if ranges.contains(&GRAPHQL_RESPONSE) {
-        Some(MediaType::GraphqlResponse)
-    } else if ranges
-        .iter()
-        .any(|r| *r == JSON || *r == "application/*" || *r == "*/*")
-    {
-        Some(MediaType::Json)
+    let lists = |wanted: &str| ranges.iter().any(|r| r.eq_ignore_ascii_case(wanted));
+    let event_stream = lists(crate::sse::EVENT_STREAM);
+    let media = if lists(GRAPHQL_RESPONSE) {
+        MediaType::GraphqlResponse
+    } else if lists(JSON) || lists("application/*") || lists("*/*") {
+        MediaType::Json
+    } else if event_stream {
+        MediaType::EventStream
     } else {
-        None
-    }
+        return None;
+    };
+    Some(Accepted {
+        media,
+        event_stream,
+    })
+}
+
+/// Whether a request asks for an event stream: the requests whose origin
+/// the CORS layer checks as it does a socket's.
+pub fn asks_for_event_stream(headers: &HeaderMap) -> bool {
+    negotiate(headers).is_some_and(|accepted| accepted.event_stream)
 }
 
 /// A request id: the caller's `x-request-id` when it is a plain token,
@@ -86,13 +119,16 @@ fn respond(
     body: Vec<u8>,
 ) -> Response {
     let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
     );
+    with_request_id(response, request_id)
+}
+
+fn with_request_id(mut response: Response, request_id: &RequestId) -> Response {
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
-        headers.insert("x-request-id", value);
+        response.headers_mut().insert("x-request-id", value);
     }
     response
 }
@@ -106,10 +142,12 @@ struct Refused {
 
 impl Refused {
     /// A document refused before it ran is 400 under the graphql-response
-    /// media type and 200 for legacy JSON clients.
+    /// media type and 200 for legacy JSON clients. A client that asked
+    /// for a stream gets graphql-response's statuses: it reads a 200 as
+    /// the stream.
     fn status(&self) -> StatusCode {
         let request_error = match self.media {
-            MediaType::GraphqlResponse => StatusCode::BAD_REQUEST,
+            MediaType::GraphqlResponse | MediaType::EventStream => StatusCode::BAD_REQUEST,
             MediaType::Json => StatusCode::OK,
         };
         match self.refusal.kind {
@@ -120,7 +158,7 @@ impl Refused {
             RefusalKind::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             RefusalKind::OriginNotAllowed => StatusCode::FORBIDDEN,
             RefusalKind::Forbidden => match self.media {
-                MediaType::GraphqlResponse => StatusCode::FORBIDDEN,
+                MediaType::GraphqlResponse | MediaType::EventStream => StatusCode::FORBIDDEN,
                 MediaType::Json => StatusCode::OK,
             },
             RefusalKind::ParseFailed | RefusalKind::Invalid | RefusalKind::OverLimit => {
@@ -132,7 +170,7 @@ impl Refused {
             RefusalKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             RefusalKind::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             RefusalKind::TimedOut => match self.media {
-                MediaType::GraphqlResponse => StatusCode::GATEWAY_TIMEOUT,
+                MediaType::GraphqlResponse | MediaType::EventStream => StatusCode::GATEWAY_TIMEOUT,
                 MediaType::Json => StatusCode::OK,
             },
             RefusalKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,18 +181,25 @@ impl Refused {
 /// The body of a refused request (or batch entry), logged once here; an
 /// internal failure was logged where it happened.
 fn refusal_body(refusal: &Refusal, request_id: &RequestId) -> Vec<u8> {
+    refusal_text(refusal, request_id).into_bytes()
+}
+
+fn refusal_text(refusal: &Refusal, request_id: &RequestId) -> String {
     if refusal.kind != RefusalKind::Internal {
         tracing::info!(request_id = %request_id.0, kind = ?refusal.kind, reason = %refusal.message, "request refused");
     }
-    json!({ "errors": [refusal.error(&request_id.0)] })
-        .to_string()
-        .into_bytes()
+    json!({ "errors": [refusal.error(&request_id.0)] }).to_string()
 }
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
+        let status = self.status();
+        if self.media == MediaType::EventStream && status == StatusCode::OK {
+            let body = refusal_text(&self.refusal, &self.request_id);
+            return with_request_id(crate::sse::refused(body), &self.request_id);
+        }
         let body = refusal_body(&self.refusal, &self.request_id);
-        let mut response = respond(self.status(), self.media, &self.request_id, body);
+        let mut response = respond(status, self.media, &self.request_id, body);
         let headers = response.headers_mut();
         match &self.refusal.kind {
             RefusalKind::Unauthenticated { challenge } => {
@@ -199,7 +244,7 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 pub fn refuse(headers: &HeaderMap, refusal: Refusal) -> Response {
     Refused {
         refusal,
-        media: negotiate(headers).unwrap_or(MediaType::Json),
+        media: negotiate(headers).map_or(MediaType::Json, |accepted| accepted.media),
         request_id: request_id(headers),
     }
     .into_response()
@@ -208,6 +253,8 @@ pub fn refuse(headers: &HeaderMap, refusal: Refusal) -> Response {
 /// The pieces of an HTTP request every GraphQL request starts from.
 struct Incoming {
     media: MediaType,
+    /// The client reads event streams.
+    event_stream: bool,
     request_id: RequestId,
     /// How fresh the caller's reads must be: the `Sessiongraph-Consistency`
     /// of a mutation's answer, sent back.
@@ -215,6 +262,12 @@ struct Incoming {
 }
 
 impl Incoming {
+    /// Whether an operation of this type is answered as an event stream.
+    fn streams(&self, operation_type: Option<OperationType>) -> bool {
+        self.media == MediaType::EventStream
+            || (self.event_stream && operation_type == Some(OperationType::Subscription))
+    }
+
     fn refuse(&self, refusal: Refusal) -> Response {
         Refused {
             refusal,
@@ -399,11 +452,11 @@ fn incoming(
     headers: &HeaderMap,
 ) -> Result<(Incoming, Arc<crate::auth::Access>), Response> {
     let request_id = request_id(headers);
-    let Some(media) = negotiate(headers) else {
+    let Some(accepted) = negotiate(headers) else {
         return Err(Refused {
             refusal: Refusal::new(
                 RefusalKind::NotAcceptable,
-                "the response can be application/graphql-response+json or application/json",
+                "the response can be application/graphql-response+json, application/json or text/event-stream",
             ),
             media: MediaType::Json,
             request_id,
@@ -411,7 +464,8 @@ fn incoming(
         .into_response());
     };
     let mut incoming = Incoming {
-        media,
+        media: accepted.media,
+        event_stream: accepted.event_stream,
         request_id,
         written: WalPosition::default(),
     };
@@ -458,6 +512,12 @@ pub async fn graphql_post(
         Ok(Posted::One(request)) => {
             run(&gateway, incoming, request, access, Mutations::Allowed).await
         }
+        Ok(Posted::Batch(_)) if incoming.media == MediaType::EventStream => {
+            incoming.refuse(Refusal::new(
+                RefusalKind::NotAcceptable,
+                "a batch is answered as one JSON array, never as an event stream: send Accept: application/json, or one request per stream",
+            ))
+        }
         Ok(Posted::Batch(entries)) => run_batch(&gateway, incoming, &entries, access).await,
         Err(refusal) => incoming.refuse(refusal),
     }
@@ -496,16 +556,14 @@ async fn run(
     mutations: Mutations,
 ) -> Response {
     let written = incoming.written;
-    match answer(
-        gateway,
-        request,
-        access,
-        mutations,
-        &incoming.request_id,
-        written,
-    )
-    .await
-    {
+    let admitted = match gateway.admission.admit(request, access, mutations).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return incoming.refuse(refusal),
+    };
+    if incoming.streams(admitted.operation_type) {
+        return stream(gateway, incoming, admitted).await;
+    }
+    match execute(gateway, admitted, &incoming.request_id, written).await {
         Ok(Answer {
             body,
             request_error,
@@ -521,6 +579,35 @@ async fn run(
             // Headers the resolvers set (a mutation's consistency token).
             answer.headers_mut().extend(headers);
             answer
+        }
+        Err(refusal) => incoming.refuse(refusal),
+    }
+}
+
+/// An admitted operation as an event stream. A query or a mutation runs
+/// before the stream starts, so its refusals (a timeout, say) are still
+/// HTTP answers; a document that fails validation is a result like any
+/// other, in a `next` event, as the protocol asks.
+async fn stream(gateway: &Gateway, incoming: Incoming, admitted: Admitted) -> Response {
+    let slot = match crate::sse::slot(gateway) {
+        Ok(slot) => slot,
+        Err(refusal) => return incoming.refuse(refusal),
+    };
+    let request_id = incoming.request_id.clone();
+    if admitted.operation_type == Some(OperationType::Subscription) {
+        let expires_at = admitted.access.expires_at();
+        let results = gateway
+            .subscribe(admitted, request_id.clone(), incoming.written)
+            .await;
+        let response = crate::sse::subscription(gateway, slot, results, expires_at, request_id);
+        return with_request_id(response, &incoming.request_id);
+    }
+    match execute(gateway, admitted, &request_id, incoming.written).await {
+        Ok(answer) => {
+            let text = String::from_utf8(answer.body).unwrap_or_default();
+            let mut response = crate::sse::answered(slot, text);
+            response.headers_mut().extend(answer.headers);
+            with_request_id(response, &request_id)
         }
         Err(refusal) => incoming.refuse(refusal),
     }
@@ -614,7 +701,35 @@ async fn answer(
     written: WalPosition,
 ) -> Result<Answer, Refusal> {
     let admitted = gateway.admission.admit(request, access, mutations).await?;
+    execute(gateway, admitted, request_id, written).await
+}
+
+/// Runs and writes one admitted request.
+async fn execute(
+    gateway: &Gateway,
+    admitted: Admitted,
+    request_id: &RequestId,
+    written: WalPosition,
+) -> Result<Answer, Refusal> {
     let response = gateway.execute(admitted, request_id, written).await?;
+    match result_body(&response) {
+        Ok((body, request_error)) => Ok(Answer {
+            body: body.into_bytes(),
+            request_error,
+            headers: response.http_headers,
+        }),
+        Err(error) => {
+            tracing::error!(request_id = %request_id.0, %error, "serialising a response");
+            Err(internal_error())
+        }
+    }
+}
+
+/// A result as JSON, and whether it is a request error (the document
+/// never ran: it did not parse or validate).
+pub fn result_body(
+    response: &async_graphql::Response,
+) -> Result<(String, bool), serde_json::Error> {
     let request_error = response
         .errors
         .iter()
@@ -628,22 +743,12 @@ async fn answer(
     // A document that never ran has no `data` entry at all (GraphQL spec,
     // "Response Format"; GraphQL over HTTP): `"data": null` would say that
     // execution started and a non-null root field failed.
-    let serialized = if request_error && response.data == async_graphql::Value::Null {
-        serde_json::to_vec(&json!({ "errors": response.errors }))
+    let text = if request_error && response.data == async_graphql::Value::Null {
+        serde_json::to_string(&json!({ "errors": response.errors }))
     } else {
-        serde_json::to_vec(&response)
-    };
-    match serialized {
-        Ok(body) => Ok(Answer {
-            body,
-            request_error,
-            headers: response.http_headers,
-        }),
-        Err(error) => {
-            tracing::error!(request_id = %request_id.0, %error, "serialising a response");
-            Err(internal_error())
-        }
-    }
+        serde_json::to_string(response)
+    }?;
+    Ok((text, request_error))
 }
 
 #[cfg(test)]

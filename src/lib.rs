@@ -2,7 +2,8 @@
 //!
 //! The layout follows the request path (ARCHITECTURE.md): [`server`] and
 //! [`http`] are the HTTP edge ([`cors`] the origins a browser may call it
-//! from), [`admission`] what every request passes, [`gateway`] runs it,
+//! from; [`websocket`] and [`sse`] the transports of subscriptions),
+//! [`admission`] what every request passes, [`gateway`] runs it,
 //! [`graphql`] is the schema and its dataloaders, [`store`] every SQL
 //! statement, over the tables of [`entities`]; [`dataset`] is the import
 //! format shared by [`import`] and [`seed`]; [`shared_state`] is what
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod shared_state;
+pub mod sse;
 pub mod store;
 pub mod telemetry;
 pub mod timestamp;

@@ -10,6 +10,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -31,6 +32,21 @@ pub struct Metrics {
     /// Rate limit checks and persisted query lookups served from this
     /// process's memory because Redis did not answer.
     pub redis_fallbacks: Counter,
+    /// Server-sent event streams open now.
+    sse_streams: Gauge,
+    /// Subscriptions running now, over either transport.
+    subscriptions: Gauge,
+}
+
+/// One open thing counted in a gauge, until it is dropped: tied to the
+/// stream it counts, so whatever ends the stream (its end, the client
+/// going away, a panic) takes it off the gauge.
+pub struct Open(Gauge);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Where a read statement ran.
@@ -113,6 +129,18 @@ impl Metrics {
             "Rate limit checks and persisted query lookups served from this process's memory because Redis did not answer",
             redis_fallbacks.clone(),
         );
+        let sse_streams = Gauge::default();
+        registry.register(
+            "sse_streams",
+            "Server-sent event streams open",
+            sse_streams.clone(),
+        );
+        let subscriptions = Gauge::default();
+        registry.register(
+            "subscriptions",
+            "Subscriptions running, over WebSocket or server-sent events",
+            subscriptions.clone(),
+        );
         Arc::new(Metrics {
             registry,
             sql_statements,
@@ -123,7 +151,24 @@ impl Metrics {
             reads_on_primary,
             reads_on_replica,
             redis_fallbacks,
+            sse_streams,
+            subscriptions,
         })
+    }
+
+    /// Counts an event stream open until the guard drops.
+    pub fn sse_stream_opened(&self) -> Open {
+        Self::opened(&self.sse_streams)
+    }
+
+    /// Counts a subscription running until the guard drops.
+    pub fn subscription_started(&self) -> Open {
+        Self::opened(&self.subscriptions)
+    }
+
+    fn opened(gauge: &Gauge) -> Open {
+        gauge.inc();
+        Open(gauge.clone())
     }
 
     pub fn count_read(&self, target: ReadTarget) {

@@ -198,6 +198,9 @@ impl Application {
             database: database.clone(),
             socket_limits: config.sockets,
             socket_slots: Arc::new(tokio::sync::Semaphore::new(config.sockets.max_sockets)),
+            stream_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.sockets.max_event_streams,
+            )),
             stop: watch::channel(false).0,
         });
         Ok(Application {

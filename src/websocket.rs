@@ -9,7 +9,6 @@
 //! async-graphql's, with the close codes of the protocol (see
 //! `vendor/async-graphql/PATCHES.md`).
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -25,18 +24,23 @@ use serde_json::json;
 
 use crate::admission::{Mutations, Refusal, RefusalKind};
 use crate::auth::Access;
-use crate::gateway::{Gateway, log_panic};
-use crate::graphql::{self, errors::RequestId};
+use crate::gateway::Gateway;
+use crate::graphql::errors::RequestId;
 use crate::store::consistency::WalPosition;
 
-/// What one socket may do; each is a flag (see `cli.rs`).
+/// What one socket may do, and how many the process keeps open; each is
+/// a flag (see `cli.rs`). Event streams (`crate::sse`) keep to the same
+/// keep-alive and have their own cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketLimits {
     /// Operations open at once on one socket.
     pub max_operations_per_socket: usize,
     /// Sockets open at once in this process.
     pub max_sockets: usize,
-    /// How often the server pings an idle socket.
+    /// Event streams (SSE) open at once in this process.
+    pub max_event_streams: usize,
+    /// How often the server pings an idle socket, and writes a comment on
+    /// an idle event stream.
     pub keepalive: Duration,
     /// How long a socket may wait before `connection_init`.
     pub init_timeout: Duration,
@@ -47,6 +51,7 @@ impl Default for SocketLimits {
         SocketLimits {
             max_operations_per_socket: 100,
             max_sockets: 10_000,
+            max_event_streams: 10_000,
             keepalive: Duration::from_secs(30),
             init_timeout: Duration::from_secs(10),
         }
@@ -197,7 +202,7 @@ async fn run(
     access: Arc<Access>,
     request_id: RequestId,
 ) -> BoxStream<'static, Response> {
-    let mut admitted = match gateway
+    let admitted = match gateway
         .admission
         .admit(request, access, Mutations::Allowed)
         .await
@@ -215,50 +220,15 @@ async fn run(
         };
         return stream::once(future::ready(response)).boxed();
     }
-    admitted.release_slot();
-    let reads = gateway
-        .reads_for(&admitted.access, WalPosition::default())
-        .await;
-    let events = graphql::execute_stream(
-        &gateway.schema,
-        reads,
-        admitted.request,
-        request_id.clone(),
-        admitted.access,
-    );
-    // A panic in a resolver ends the operation with an internal error,
-    // not the socket.
-    AssertUnwindSafe(events)
-        .catch_unwind()
-        .scan(false, move |failed, item| {
-            if *failed {
-                return future::ready(None);
-            }
-            future::ready(Some(match item {
-                Ok(response) => response,
-                Err(panic) => {
-                    *failed = true;
-                    log_panic(&request_id, panic.as_ref());
-                    refused(Refusal::new(RefusalKind::Internal, "internal error"))
-                }
-            }))
-        })
-        .boxed()
+    gateway
+        .subscribe(admitted, request_id, WalPosition::default())
+        .await
 }
 
-/// A refusal as a response on the socket: one error, no data.
+/// A refusal as a response on the socket: one error, no data, sent as
+/// graphql-transport-ws `error` (the operation never ran).
 fn refused(refusal: Refusal) -> Response {
-    let mut error = async_graphql::ServerError::new(refusal.message.clone(), None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", refusal.code().as_str());
-    for (name, value) in &refusal.details {
-        if let Ok(value) = async_graphql::Value::from_json(value.clone()) {
-            extensions.set(name, value);
-        }
-    }
-    error.extensions = Some(extensions);
-    // Sent as graphql-transport-ws `error`: the operation never ran.
-    Response::from_request_errors(vec![error])
+    refusal.graphql_response(None)
 }
 
 /// The socket's life: the protocol (async-graphql-axum's

@@ -99,4 +99,23 @@ impl Refusal {
         }
         json!({ "message": self.message, "extensions": extensions })
     }
+
+    /// The refusal as a GraphQL response of one request error and no data:
+    /// how the transports that answer inside a stream (a socket's `error`,
+    /// an event stream's `next`) carry it.
+    pub fn graphql_response(&self, request_id: Option<&str>) -> async_graphql::Response {
+        let mut error = async_graphql::ServerError::new(self.message.clone(), None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", self.code().as_str());
+        if let Some(request_id) = request_id {
+            extensions.set("requestId", request_id);
+        }
+        for (name, value) in &self.details {
+            if let Ok(value) = async_graphql::Value::from_json(value.clone()) {
+                extensions.set(name, value);
+            }
+        }
+        error.extensions = Some(extensions);
+        async_graphql::Response::from_request_errors(vec![error])
+    }
 }

@@ -26,3 +26,4 @@ mod seed;
 mod server;
 mod session_trees;
 mod shared_state;
+mod sse;

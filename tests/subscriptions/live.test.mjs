@@ -1,7 +1,8 @@
 // Subscriptions end to end: real `sessiongraph serve` processes on a fresh
 // SQLite file and a fresh PostgreSQL database, a real graphql-ws client, and
-// raw sockets for the protocol's bad input. Run by run.sh (SESSIONGRAPH_BIN,
-// TEST_DATABASE_URL).
+// raw sockets for the protocol's bad input; then the same events over
+// server-sent events with a real graphql-sse client. Run by run.sh
+// (SESSIONGRAPH_BIN, TEST_DATABASE_URL).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { createClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
 
 const BIN = process.env.SESSIONGRAPH_BIN;
@@ -111,6 +113,24 @@ class Server {
 
   get ws() { return `ws://127.0.0.1:${this.port}/graphql`; }
 
+  get http() { return `http://127.0.0.1:${this.port}/graphql`; }
+
+  /// A gauge of /metrics.
+  async gauge(name) {
+    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`sessiongraph_${name} `));
+    return Number(line?.split(' ')[1]);
+  }
+
+  /// Waits until no event stream and no subscription is open.
+  async untilNothingOpen() {
+    for (let waited = 0; waited < 5000; waited += 50) {
+      if (await this.gauge('sse_streams') === 0 && await this.gauge('subscriptions') === 0) return;
+      await sleep(50);
+    }
+    throw new Error(`still open: ${await this.gauge('sse_streams')} streams, ${await this.gauge('subscriptions')} subscriptions`);
+  }
+
   async graphql(query, bearer) {
     const response = await fetch(`http://127.0.0.1:${this.port}/graphql`, {
       method: 'POST',
@@ -152,6 +172,31 @@ function watch(server, bearer, query) {
         await sleep(25);
       }
       throw new Error(`${what}: got ${JSON.stringify(received)} errors ${JSON.stringify(errors)}`);
+    },
+  };
+}
+
+/// A subscription over server-sent events (graphql-sse, distinct
+/// connections mode) that collects what arrives.
+function watchSse(server, bearer, query) {
+  const client = createSseClient({ url: server.http, singleConnection: false, headers: { Authorization: `Bearer ${bearer}` }, retryAttempts: 0 });
+  const received = [];
+  const errors = [];
+  let completed = false;
+  const dispose = client.subscribe({ query }, {
+    next: (value) => received.push(value),
+    error: (error) => errors.push(error),
+    complete: () => { completed = true; },
+  });
+  return {
+    client, dispose, received, errors, get completed() { return completed; },
+    async until(predicate, what, ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        if (predicate(this)) return;
+        await sleep(25);
+      }
+      throw new Error(`${what}: got ${JSON.stringify(received)} errors ${errors.map(String)} completed ${completed}`);
     },
   };
 }
@@ -396,6 +441,97 @@ function suite(name, makeDatabase) {
       const exit = await own.exited;
       assert.equal(exit.code, 0);
     });
+
+    test('over server-sent events: an import, a revoke and a delete arrive in order', async () => {
+      const live = watchSse(server, reader, EVENTS);
+      await sleep(300);
+      importFile(url, { applications: [], users: [], user_agents: [], sessions: [
+        { session_type: 'user', id: 'ses_sse', zone_id: ZONE, organization_id: 'org_a', user_id: 'usr_live', parent_id: null, status: 'active', created_at: '2026-03-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z' },
+        { session_type: 'user', id: 'ses_sse_child', zone_id: ZONE, organization_id: 'org_a', user_id: 'usr_live', parent_id: 'ses_sse', status: 'active', created_at: '2026-03-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z' },
+      ] }, `${name}-sse.json`);
+      await live.until((l) => l.received.length >= 2, 'the CREATED events of an import');
+      const revoke = await server.graphql('mutation { updateSession(id: "ses_sse", input: {status: REVOKED}) { revokedCount } }', writer);
+      assert.equal(revoke.data.updateSession.revokedCount, 2);
+      await live.until((l) => l.received.length >= 4, 'the REVOKED events');
+      const deleted = await server.graphql('mutation { deleteSession(id: "ses_sse") { deletedCount } }', writer);
+      assert.equal(deleted.data.deleteSession.deletedCount, 2);
+      await live.until((l) => l.received.length >= 6, 'the DELETED events');
+      assert.deepEqual(kinds(live.received), ['CREATED', 'CREATED', 'REVOKED', 'REVOKED', 'DELETED', 'DELETED']);
+      assert.deepEqual(ids(live.received.slice(0, 2)), ['ses_sse', 'ses_sse_child']);
+      assert.deepEqual([...ids(live.received.slice(2, 4))].sort(), ['ses_sse', 'ses_sse_child']);
+      assert.equal(live.received[2].data.sessionEvents.session.status, 'REVOKED');
+      assert.equal(live.received[4].data.sessionEvents.session, null);
+      assert.deepEqual(live.errors, []);
+      assert.equal(live.completed, false);
+      // The client goes away: its subscription ends with its stream.
+      assert.equal(await server.gauge('subscriptions'), 1);
+      live.dispose();
+      await server.untilNothingOpen();
+      // A query is one result, then complete.
+      const results = await new Promise((resolve, reject) => {
+        const got = [];
+        live.client.subscribe({ query: '{ __typename }' }, { next: (r) => got.push(r), error: reject, complete: () => resolve(got) });
+      });
+      assert.deepEqual(results, [{ data: { __typename: 'Query' } }]);
+      live.client.dispose();
+    });
+
+    test('over server-sent events: a refused token answers as a POST, a forbidden zone in the stream', async () => {
+      const refused = watchSse(server, 'not-a-token', EVENTS);
+      await refused.until((l) => l.errors.length > 0, 'the refusal');
+      const { response } = refused.errors[0];
+      const posted = await fetch(server.http, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer not-a-token' }, body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      assert.equal(response?.status, 401, String(refused.errors[0]));
+      assert.equal(response.status, posted.status);
+      const strip = (body) => { for (const e of body.errors) delete e.extensions.requestId; return body; };
+      assert.deepEqual(strip(await response.json()), strip(await posted.json()));
+      assert.deepEqual(refused.received, []);
+      const forbidden = watchSse(server, reader, `subscription { sessionEvents(zoneId: "${OTHER_ZONE}") { kind } }`);
+      await forbidden.until((l) => l.completed, 'the end of a forbidden subscription');
+      assert.equal(forbidden.received[0].errors[0].extensions.code, 'FORBIDDEN');
+      assert.deepEqual(forbidden.errors, []);
+      await server.untilNothingOpen();
+    });
+
+    test('over server-sent events: SIGTERM ends streams, and the process exits', async () => {
+      const own = await new Server(url).start();
+      const response = await fetch(own.http, {
+        method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${reader}` }, body: JSON.stringify({ query: EVENTS }),
+      });
+      assert.equal(response.headers.get('content-type'), 'text/event-stream');
+      await sleep(300);
+      const started = Date.now();
+      own.process.kill('SIGTERM');
+      const body = await response.text();
+      // No `complete`: a graphql-sse client connects again, to another process.
+      assert.ok(!body.includes('complete'), body);
+      const exit = await own.exited;
+      assert.equal(exit.code, 0);
+      assert.ok(Date.now() - started < 5000);
+    });
+
+    if (name === 'postgres') {
+      test('over server-sent events, a revoke through one process reaches a subscriber of another', async () => {
+        importFile(url, { applications: [], users: [], user_agents: [], sessions: [
+          { session_type: 'user', id: 'ses_sse_far', zone_id: ZONE, organization_id: 'org_a', user_id: 'usr_live', parent_id: null, status: 'active', created_at: '2026-03-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z' },
+        ] }, 'sse-far.json');
+        const other = await new Server(url).start();
+        try {
+          const live = watchSse(other, reader, `subscription { sessionEvents(zoneId: "${ZONE}", filter: {kinds: [REVOKED]}) { kind sessionId session { ... on UserSession { status } } } }`);
+          await sleep(300);
+          const revoke = await server.graphql('mutation { updateSession(id: "ses_sse_far", input: {status: REVOKED}) { revokedCount } }', writer);
+          assert.equal(revoke.data.updateSession.revokedCount, 1);
+          await live.until((l) => l.received.length >= 1, 'the event on the other process');
+          assert.deepEqual(live.received[0].data.sessionEvents, { kind: 'REVOKED', sessionId: 'ses_sse_far', session: { status: 'REVOKED' } });
+          live.dispose();
+          await other.untilNothingOpen();
+        } finally {
+          await other.stop();
+        }
+      });
+    }
   });
 }
 

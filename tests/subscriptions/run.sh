@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Subscriptions end to end on a fresh SQLite file and a fresh PostgreSQL
-# database: a real graphql-ws client against real server processes.
+# database: real graphql-ws and graphql-sse clients against real server
+# processes.
 # SESSIONGRAPH_BIN picks a prebuilt binary (the debug build otherwise);
 # TEST_DATABASE_URL the PostgreSQL server (the local one by default).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$here"
-if [[ ! -d node_modules/graphql-ws ]] || ! diff -q <(node -p 'require("./package-lock.json").packages["node_modules/graphql-ws"].version') <(node -p 'require("./node_modules/graphql-ws/package.json").version') >/dev/null 2>&1; then
+installed() {
+    [[ -d "node_modules/$1" ]] && diff -q <(node -p "require('./package-lock.json').packages['node_modules/$1'].version") <(node -p "require('./node_modules/$1/package.json').version") >/dev/null 2>&1
+}
+if ! installed graphql-ws || ! installed graphql-sse; then
     npm ci --no-audit --no-fund
 fi
 if [[ -z "${SESSIONGRAPH_BIN:-}" ]]; then
