@@ -1,9 +1,8 @@
 //! **PostgreSQL** database driver.
 
-// Built with fewer features than upstream tests (no `json`, no numeric
-// types), which leaves an import and a helper unused; cargo would cap these
-// lints for a registry crate, not for a vendored one.
-#![allow(unused_imports, dead_code)]
+// Built without `json`, which leaves an import unused; cargo would cap this
+// lint for a registry crate, not for a vendored one.
+#![allow(unused_imports)]
 
 #[macro_use]
 extern crate sqlx_core;

@@ -88,6 +88,7 @@ impl PgNumeric {
         (0..10_000).contains(&digit)
     }
 
+    #[allow(dead_code)] // only the numeric types call it, and they are not built here
     pub(crate) fn size_hint(decimal_digits: u64) -> usize {
         let mut size_hint = Saturating(decimal_digits);
 
