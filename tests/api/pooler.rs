@@ -11,6 +11,7 @@ use serde_json::json;
 use sessiongraph_migrations::MigratorTrait;
 
 use crate::helpers::pgbouncer::PgBouncer;
+use crate::helpers::processes::ServerProcess;
 use crate::helpers::*;
 
 const LOOKUP: &str =
@@ -34,37 +35,6 @@ async fn a_connection_knows_it_is_pooled() {
     }
 }
 
-/// Starts `sessiongraph serve` on a random port; returns it and its address.
-async fn serve(db: &TestDb, args: &[&str]) -> (tokio::process::Child, String) {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("SESSIONGRAPH_NOTIFY_DATABASE_URL", &db.direct_url)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn sessiongraph");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = tokio::io::BufReader::new(stderr).lines();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("read stderr") {
-            if let Some((_, address)) = line.split_once("serving address=") {
-                return address.trim().to_owned();
-            }
-        }
-        panic!("the server exited before serving");
-    })
-    .await
-    .expect("the server did not start within 60 s");
-    // Keep reading its log, so the process never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
-}
-
 /// Three processes starting at once through the pooler: each migrates in
 /// its own transaction under the advisory lock (which a transaction pooler
 /// keeps, being transaction-scoped), so the migrations apply once and all
@@ -74,23 +44,12 @@ async fn three_starts_through_the_pooler_migrate_once() {
     let Some(db) = TestDb::new(Backend::PgBouncer).await else {
         return;
     };
-    let (a, b, c) = tokio::join!(serve(&db, &[]), serve(&db, &[]), serve(&db, &[]));
-    let client = reqwest::Client::new();
-    for (_, address) in [&a, &b, &c] {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = client
-                .get(format!("http://{address}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|response| response.status() == 200);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{address} never became ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    // Each returns once its process is ready: migrated and serving.
+    let _servers = tokio::join!(
+        ServerProcess::start(&db, &[]),
+        ServerProcess::start(&db, &[]),
+        ServerProcess::start(&db, &[]),
+    );
     let direct = sessiongraph::store::db::connect(&db.direct_url)
         .await
         .expect("connect directly");
