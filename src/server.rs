@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::seed::{self, SeedOptions};
 use crate::shared_state::{SharedState, SharedStateSettings};
 use crate::store::db::{self, DatabaseState, Preparing};
-use crate::store::replicas::ReadRouter;
+use crate::store::replicas::{ReadRouter, Replica};
 use crate::websocket::SocketLimits;
 
 #[derive(Debug, Clone)]
@@ -302,18 +302,18 @@ async fn read_router(
     }
     let mut replicas = Vec::with_capacity(config.replica_database_urls.len());
     for url in &config.replica_database_urls {
-        let mut pool = db::connect_lazily(
+        let replica = Replica::connect(
             url,
             config.database_max_connections,
             config.database_acquire_timeout,
+            |pool| count_statements(pool, metrics),
         )
         .await
         .with_context(|| format!("connecting to replica {}", db::redacted(url)))?;
-        if pool.get_database_backend() != sea_orm::DbBackend::Postgres {
+        if !replica.is_postgres() {
             anyhow::bail!("replica {} is not a PostgreSQL URL", db::redacted(url));
         }
-        count_statements(&mut pool, metrics);
-        replicas.push((db::redacted(url), pool));
+        replicas.push(replica);
     }
     let router = ReadRouter::new(
         primary.clone(),

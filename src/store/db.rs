@@ -1,6 +1,7 @@
 //! Connecting to the database and keeping its schema current.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -51,6 +52,33 @@ pub async fn connect_lazily(
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = pool_options(url, max_connections, acquire_timeout);
     options.connect_lazy(true);
+    Database::connect(options).await
+}
+
+/// A PostgreSQL pool like [`connect_lazily`]'s whose every new connection
+/// passes `check` before it is used; one that fails it is closed and
+/// another opened, until the acquire timeout.
+pub async fn connect_replica_lazily<F>(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    check: F,
+) -> Result<DatabaseConnection, DbErr>
+where
+    F: for<'c> Fn(
+            &'c mut sea_orm::sqlx::PgConnection,
+        ) -> futures_util::future::BoxFuture<'c, Result<(), sea_orm::sqlx::Error>>
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut options = pool_options(url, max_connections, acquire_timeout);
+    options.connect_lazy(true);
+    let check = Arc::new(check);
+    options.map_sqlx_postgres_pool_opts(move |pool| {
+        let check = check.clone();
+        pool.after_connect(move |conn, _| check(conn))
+    });
     Database::connect(options).await
 }
 

@@ -47,7 +47,8 @@ pub struct Replica {
     /// The URL without its password, for logs.
     name: String,
     db: DatabaseConnection,
-    state: Mutex<ReplicaState>,
+    /// Shared with the guard on the pool's new connections.
+    state: Arc<Mutex<ReplicaState>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,11 +58,46 @@ struct ReplicaState {
     /// Whether the last check failed (or found a primary, not a replica).
     down: bool,
     replayed: WalPosition,
+    /// The furthest it was ever seen to have replayed. A replica restarted
+    /// from an old restart point opens for reads as of that point and
+    /// replays forward from there: a connection opened to it before it
+    /// passes this again would answer from an older state than it did.
+    furthest: WalPosition,
     /// The time of the newest primary sample this replica has replayed.
     caught_up_to: Option<Instant>,
 }
 
 impl Replica {
+    /// A pool (opened lazily, so a replica that is down at start is only
+    /// not used) whose new connections are refused while the replica is
+    /// behind where it was once seen. `prepare` adds what every pool of the
+    /// server has (statement counting).
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        prepare: impl FnOnce(&mut DatabaseConnection),
+    ) -> Result<Arc<Replica>, DbErr> {
+        let name = db::redacted(url);
+        let state = Arc::new(Mutex::new(ReplicaState::default()));
+        let guard = ReplicaGuard {
+            name: name.clone(),
+            state: state.clone(),
+        };
+        let mut db =
+            db::connect_replica_lazily(url, max_connections, acquire_timeout, move |conn| {
+                let guard = guard.clone();
+                Box::pin(async move { guard.check(conn).await })
+            })
+            .await?;
+        prepare(&mut db);
+        Ok(Arc::new(Replica { name, db, state }))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+    }
+
     fn state(&self) -> ReplicaState {
         *self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -104,25 +140,15 @@ pub struct ReadRouter {
 }
 
 impl ReadRouter {
-    /// `replicas` are pools (opened lazily) with their names for logs.
     pub fn new(
         primary: DatabaseConnection,
-        replicas: Vec<(String, DatabaseConnection)>,
+        replicas: Vec<Arc<Replica>>,
         max_lag: Duration,
         metrics: Arc<Metrics>,
     ) -> Arc<ReadRouter> {
         Arc::new(ReadRouter {
             primary,
-            replicas: replicas
-                .into_iter()
-                .map(|(name, db)| {
-                    Arc::new(Replica {
-                        name,
-                        db,
-                        state: Mutex::new(ReplicaState::default()),
-                    })
-                })
-                .collect(),
+            replicas,
             max_lag,
             next: AtomicUsize::new(0),
             metrics,
@@ -251,6 +277,7 @@ impl Replica {
                 state.down = false;
                 state.checked_at = Some(Instant::now());
                 state.replayed = replayed;
+                state.furthest = state.furthest.max(replayed);
                 // The newest primary sample it has replayed past. None when
                 // it is behind every sample kept: a replica restarted from
                 // an old restart point replays from there and must not
@@ -277,6 +304,47 @@ impl Replica {
     }
 }
 
+/// Checks each new connection to a replica before the pool hands it out:
+/// it must be in recovery and have replayed at least as far as the replica
+/// was ever seen to. The monitor notices a restart within a check or two;
+/// this covers the reads that open a connection in between.
+#[derive(Clone)]
+struct ReplicaGuard {
+    name: String,
+    state: Arc<Mutex<ReplicaState>>,
+}
+
+impl ReplicaGuard {
+    async fn check(
+        &self,
+        conn: &mut sea_orm::sqlx::PgConnection,
+    ) -> Result<(), sea_orm::sqlx::Error> {
+        let replayed: Option<i64> = sea_orm::sqlx::query_scalar(REPLICA_POSITION)
+            .fetch_one(&mut *conn)
+            .await?;
+        let replayed = replayed
+            .and_then(|position| u64::try_from(position).ok())
+            .map(WalPosition);
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let refused = match replayed {
+            None => "it is not a replica in recovery".to_owned(),
+            Some(replayed) if replayed < state.furthest => format!(
+                "it has replayed {} bytes of log but was seen at {}: it restarted from an older state",
+                replayed.0, state.furthest.0
+            ),
+            Some(_) => return Ok(()),
+        };
+        if !state.down {
+            tracing::warn!(replica = %self.name, reason = %refused, "new replica connection refused: reads go elsewhere");
+        }
+        state.down = true;
+        Err(sea_orm::sqlx::Error::Protocol(format!(
+            "replica {} not used: {refused}",
+            self.name
+        )))
+    }
+}
+
 /// Where one request's reads run: a replica until a read on it fails for
 /// want of it (then that read and every later one run on the primary), or
 /// the primary.
@@ -299,14 +367,14 @@ impl ReadConnection {
 
     /// Runs a read where it belongs. A replica that cannot be reached, or
     /// whose connection is lost, costs the read nothing but the retry on
-    /// the primary, where the request's later reads go too.
+    /// the primary, where the request's later reads go too. The read is
+    /// not retried on the replica: a lost connection may mean it restarted,
+    /// and until the monitor has seen where it is again it may be serving
+    /// an older state than the one this request already read.
     pub async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         if let Some(replica) = self.replica() {
             self.router.count(ReadTarget::Replica);
-            let on_replica = db::retry_on_lost_connection(&replica.db, || {
-                replica.db.query_all_raw(statement.clone())
-            })
-            .await;
+            let on_replica = replica.db.query_all_raw(statement.clone()).await;
             match on_replica {
                 Err(error) if db::is_unavailable(&error) => {
                     replica.mark_down();

@@ -185,6 +185,65 @@ async fn a_stopped_replica_costs_no_request_and_is_used_again_once_back() {
     );
 }
 
+/// A replica that crashes comes back as of its last restart point and
+/// replays forward from there: until it is past where it was seen, it
+/// answers from an older state. Reads under load through its crash and
+/// return never see that state; it is read again once caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_restarted_from_an_older_state_is_not_read_until_caught_up() {
+    let Some((db, replica, replica_url)) = primary_and_replica().await else {
+        return;
+    };
+    let name = db.direct_url.rsplit('/').next().expect("name").to_owned();
+    let app = std::sync::Arc::new(serve(db, &replica_url, Duration::from_secs(5), false).await);
+    let (body, header) = post(&app, REVOKE, None, None).await;
+    assert_eq!(body["data"]["updateSession"]["revokedCount"], 1, "{body}");
+    let header = header.expect("consistency header");
+    // Reads on the replica that see the revocation: it has replayed it.
+    post(&app, STATUS, None, Some(&header)).await;
+    until_reads_use_the_replica(&app).await;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answered = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let (body, _) = post(&app, STATUS, None, None).await;
+                    assert_eq!(status_of(&body), "REVOKED", "an older state: {body}");
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    replica.stop();
+    // Back without applying any commit newer than an hour: as of its
+    // restart point, from before the revocation.
+    replica
+        .resume_serving_with("-c recovery_min_apply_delay=1h")
+        .await;
+    let revoked = "SELECT status = 'revoked' FROM sessions WHERE id = 'ses_root01'";
+    assert!(
+        !replica.holds_in(&name, revoked).await,
+        "the restarted replica already shows the revocation: nothing older to guard against"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        let answered = reader.await.expect("reader");
+        assert!(answered > 0);
+    }
+
+    replica.stop();
+    replica.resume_serving().await;
+    replica.catch_up().await;
+    assert!(replica.holds_in(&name, revoked).await);
+    until_reads_use_the_replica(&app).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_past_the_lag_bound_is_left_for_the_primary() {
     let Some((db, replica, replica_url)) = primary_and_replica().await else {

@@ -97,8 +97,14 @@ impl Replica {
 
     /// Starts the replica (again) and waits until it answers.
     pub async fn resume_serving(&self) {
+        self.resume_serving_with("").await;
+    }
+
+    /// Starts the replica (again) with more server options (`-c name=value`)
+    /// and waits until it answers.
+    pub async fn resume_serving_with(&self, more_options: &str) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c hot_standby=on",
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c hot_standby=on {more_options}",
             self.port,
             path(self.data.parent().unwrap_or(&self.data)),
         );
@@ -140,6 +146,21 @@ impl Replica {
             &self.bin.join("pg_ctl"),
             &["-D", path(&self.data), "-m", "immediate", "stop"],
         );
+    }
+
+    /// Whether `question` (a boolean query on database `name`) holds on the replica.
+    pub async fn holds_in(&self, name: &str, question: &str) -> bool {
+        let Ok(db) = sea_orm::Database::connect(self.url(name).as_str()).await else {
+            return false;
+        };
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                question,
+            ))
+            .await;
+        db.close().await.ok();
+        matches!(row, Ok(Some(row)) if row.try_get_by_index::<bool>(0) == Ok(true))
     }
 
     pub async fn pause_replay(&self) {
