@@ -14,8 +14,8 @@ use sea_orm::DbErr;
 use super::dataloader::{DataLoader, IdleSignal, Loader, Primer};
 use crate::entities::{application, user, user_agent};
 use crate::store::joins::{Related, SessionJoins};
+use crate::store::keys::{Keyed, ZonedId};
 use crate::store::keyset::Page;
-use crate::store::records::{Keyed, ZonedId};
 use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner};
 use crate::store::{Reader, SessionRow};
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::codes::Code;
 use crate::live::{Delivery, EventFilter, EventHub};
 use crate::store::events::{EventKind, SessionEvent as StoredEvent};
-use crate::store::records::ZonedId;
+use crate::store::keys::ZonedId;
 use crate::store::replicas::Freshness;
 
 /// What happened to a session.

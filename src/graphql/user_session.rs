@@ -10,7 +10,7 @@ use super::objects::{Application, SessionConnection, SessionList, User, UserAgen
 use super::scalars::{DateTime, Json};
 use super::session_fields::{SessionMetadata, session_object};
 use crate::entities::enums::SessionType as StoredSessionType;
-use crate::store::records::ZonedId;
+use crate::store::keys::ZonedId;
 use crate::store::session_lists::Owner;
 use crate::store::status::{EffectiveStatus, effective_status};
 

@@ -19,8 +19,8 @@ use rustc_hash::FxHashMap;
 use sea_orm::{DbBackend, DbErr, QueryResult};
 
 use super::decode::{ByPosition, is_null};
+use super::keys::ZonedId;
 use super::projection::Projection;
-use super::records::ZonedId;
 use super::sql::Sql;
 use super::tenancy::push_organization_of;
 use super::{SessionRow, Table};

@@ -22,6 +22,7 @@ mod decode;
 pub mod events;
 pub mod import;
 pub mod joins;
+pub mod keys;
 pub mod keyset;
 mod lists;
 mod projection;

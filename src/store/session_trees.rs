@@ -14,9 +14,9 @@ use rustc_hash::FxHashMap;
 use sea_orm::DbErr;
 
 use super::decode::ByPosition;
+use super::keys::{ZonedId, ids_by_zone};
 use super::keyset::{order_by, push_cursor_bounds, push_keyset_page};
 use super::lists::{Criteria, ListOwner, Owner, PageRequest, push_criteria};
-use super::records::{ZonedId, ids_by_zone};
 use super::sql::Sql;
 use super::subtree::push_subtree;
 use super::tenancy::{OrganizationColumn, push_organization};
