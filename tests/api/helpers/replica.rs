@@ -35,27 +35,19 @@ impl Replica {
         let data = dir.path().join("data");
         chown_postgres(dir.path());
         let slot = format!("sgtest_{}", super::unique_suffix());
-        let backup = as_postgres(
-            &bin.join("pg_basebackup"),
-            &[
-                "-h",
-                &host,
-                "-p",
-                &port.to_string(),
-                "-U",
-                "postgres",
-                "-D",
-                path(&data),
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-                "-C",
-                "-S",
-                &slot,
-            ],
-        );
+        let mut attempts = 0;
+        let backup = loop {
+            attempts += 1;
+            let backup = base_backup(&bin, &host, port, &data, &slot);
+            if backup.status.success() || attempts == 3 {
+                break backup;
+            }
+            // A checkpoint that runs while the slot is being made can
+            // invalidate it at once (PostgreSQL 15 logs that it "exceeds
+            // max_slot_wal_keep_size" even when unlimited); start over.
+            drop_slot(&admin_url, &slot);
+            let _ = std::fs::remove_dir_all(&data);
+        };
         if !backup.status.success() {
             let why = String::from_utf8_lossy(&backup.stderr).into_owned();
             assert!(
@@ -223,18 +215,11 @@ impl Replica {
 impl Drop for Replica {
     fn drop(&mut self) {
         self.stop();
-        let drop_slot = format!(
-            "SELECT pg_drop_replication_slot('{}') FROM pg_replication_slots WHERE slot_name = '{}'",
-            self.slot, self.slot
-        );
         // The primary's sender lets go of the slot a moment after the
         // replica stops; until then the slot is active and stays.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let dropped = Command::new("psql")
-                .args([self.admin_url.as_str(), "-Atqc", &drop_slot])
-                .output();
-            if dropped.is_ok_and(|out| out.status.success()) {
+            if drop_slot(&self.admin_url, &self.slot) {
                 break;
             }
             if Instant::now() > deadline {
@@ -244,6 +229,48 @@ impl Drop for Replica {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// One base backup at a time in this test binary: each asks for a fast
+/// checkpoint, and a checkpoint running while another backup's slot is
+/// made can invalidate that slot.
+static BASE_BACKUPS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn base_backup(bin: &Path, host: &str, port: u16, data: &Path, slot: &str) -> Output {
+    let _one_at_a_time = BASE_BACKUPS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    as_postgres(
+        &bin.join("pg_basebackup"),
+        &[
+            "-h",
+            host,
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-D",
+            path(data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-C",
+            "-S",
+            slot,
+        ],
+    )
+}
+
+fn drop_slot(admin_url: &str, slot: &str) -> bool {
+    let drop_slot = format!(
+        "SELECT pg_drop_replication_slot('{slot}') FROM pg_replication_slots WHERE slot_name = '{slot}'"
+    );
+    Command::new("psql")
+        .args([admin_url, "-Atqc", &drop_slot])
+        .output()
+        .is_ok_and(|out| out.status.success())
 }
 
 /// The server binaries of the installed PostgreSQL (Debian keeps them off
