@@ -144,6 +144,21 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// The most connections `db`'s pool opens.
+pub fn pool_size(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections(),
+        DbBackend::Sqlite => db
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections(),
+        _ => default_max_connections(),
+    }
+}
+
 /// Runs `attempt` again, on another pooled connection, while it fails
 /// because its connection was dead ([`is_connection_lost`]): its backend
 /// was terminated or the server restarted. Only for what is safe to repeat:
@@ -155,15 +170,9 @@ pub async fn retry_on_lost_connection<T, F: Future<Output = Result<T, DbErr>>>(
     mut attempt: impl FnMut() -> F,
 ) -> Result<T, DbErr> {
     let most = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let pooled = db
-                .get_postgres_connection_pool()
-                .options()
-                .get_max_connections();
-            usize::try_from(pooled)
-                .unwrap_or(usize::MAX)
-                .saturating_add(1)
-        }
+        DbBackend::Postgres => usize::try_from(pool_size(db))
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
         // A SQLite connection is a file handle: it does not die this way.
         _ => 1,
     };

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement};
+use tokio::sync::Semaphore;
 
 use super::consistency::WalPosition;
 use super::db;
@@ -137,6 +138,8 @@ pub struct ReadRouter {
     max_lag: Duration,
     next: AtomicUsize,
     metrics: Arc<Metrics>,
+    /// How many statements of one request may hold connections at once.
+    fair_share: usize,
 }
 
 impl ReadRouter {
@@ -146,12 +149,14 @@ impl ReadRouter {
         max_lag: Duration,
         metrics: Arc<Metrics>,
     ) -> Arc<ReadRouter> {
+        let fair_share = fair_share_of(db::pool_size(&primary));
         Arc::new(ReadRouter {
             primary,
             replicas,
             max_lag,
             next: AtomicUsize::new(0),
             metrics,
+            fair_share,
         })
     }
 
@@ -165,17 +170,19 @@ impl ReadRouter {
 
     /// Reads that must see the primary: a mutation's.
     pub fn on_primary(self: &Arc<Self>) -> ReadConnection {
-        ReadConnection {
-            router: self.clone(),
-            replica: Mutex::new(None),
-        }
+        self.reads_on(None)
     }
 
     /// Reads on a replica that serves `need` now, or on the primary.
     pub fn for_read(self: &Arc<Self>, need: Freshness) -> ReadConnection {
+        self.reads_on(self.pick(need))
+    }
+
+    fn reads_on(self: &Arc<Self>, replica: Option<Arc<Replica>>) -> ReadConnection {
         ReadConnection {
             router: self.clone(),
-            replica: Mutex::new(self.pick(need)),
+            replica: Mutex::new(replica),
+            turns: Semaphore::new(self.fair_share),
         }
     }
 
@@ -351,6 +358,18 @@ impl ReplicaGuard {
 pub struct ReadConnection {
     router: Arc<ReadRouter>,
     replica: Mutex<Option<Arc<Replica>>>,
+    /// The request's fair share of the pool: its statements beyond it
+    /// wait here, inside the request (which its timeout bounds), rather
+    /// than in the pool's queue, where the acquire timeout would fail
+    /// them and where they would hold up every other caller's statements.
+    turns: Semaphore,
+}
+
+/// Half the pool, at least one connection: one request that fans out
+/// wider (a dashboard's every count at once) runs its statements in
+/// turns, and the other half keeps serving everyone else.
+fn fair_share_of(pool_size: u32) -> usize {
+    usize::try_from(pool_size / 2).unwrap_or(usize::MAX).max(1)
 }
 
 impl ReadConnection {
@@ -372,6 +391,8 @@ impl ReadConnection {
     /// and until the monitor has seen where it is again it may be serving
     /// an older state than the one this request already read.
     pub async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        // Never closed, so a permit always comes.
+        let _turn = self.turns.acquire().await.ok();
         if let Some(replica) = self.replica() {
             self.router.count(ReadTarget::Replica);
             let on_replica = replica.db.query_all_raw(statement.clone()).await;

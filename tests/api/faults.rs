@@ -290,3 +290,64 @@ async fn revokes_are_all_or_nothing_while_connections_are_killed() {
         "{data}"
     );
 }
+
+/// A request that fans out wider than the pool (a dashboard asking every
+/// count at once) takes its statements in turns, inside the request: it
+/// waits out a database that is slow to answer instead of failing at the
+/// pool's acquire timeout, and leaves connections for everyone else.
+/// PostgreSQL only: a table lock is how the test holds statements in the
+/// database, and SQLite readers do not wait on writers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_wider_than_the_pool_waits_its_turns_and_others_are_served() {
+    const WIDE: &str = r#"{
+        stats: sessionStats(zoneId: "zone_demo", filter: { includeNested: true }) {
+          total byStatus { status count } byType { type count }
+          byApplication { count } byUserAgent { count } }
+        sessions(zoneId: "zone_demo") { totalCount } }"#;
+    const LOOKUP: &str = r#"{ user(id: "usr_81aa0e") { id } }"#;
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let output = import_json(&db, &example_document()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let direct = sea_orm::Database::connect(db.direct_url.as_str())
+        .await
+        .expect("connect to the database");
+    let app = std::sync::Arc::new(
+        spawn_app_configured(db, |config| {
+            config.database_max_connections = 4;
+            config.database_acquire_timeout = std::time::Duration::from_secs(1);
+        })
+        .await,
+    );
+    let expected = app.query(WIDE, json!({})).await;
+
+    // A writer holds the sessions table for twice the acquire timeout:
+    // every statement that reads it waits in the database, on its
+    // connection.
+    let writer = sea_orm::TransactionTrait::begin(&direct)
+        .await
+        .expect("begin");
+    writer
+        .execute_unprepared("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock sessions");
+    let wide = tokio::spawn({
+        let app = app.clone();
+        async move { app.post_graphql(WIDE, json!({})).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, body) = app.post_graphql(LOOKUP, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "data": { "user": { "id": "usr_81aa0e" } } }),
+        "another caller is served while the wide request waits"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_700)).await;
+    writer.commit().await.expect("release the lock");
+
+    let (status, body) = wide.await.expect("the wide request");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], expected, "{body}");
+}
