@@ -12,6 +12,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::admission::RequestLimits;
+use crate::admission::SocketLimits;
 use crate::admission::limits::Limits;
 use crate::admission::rate_limit::RateLimitSettings;
 use crate::auth::{self, AuthSettings, Claims, KeySource};
@@ -20,7 +21,6 @@ use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
 use crate::shared_state::{self, SharedStateSettings};
 use crate::store::db;
-use crate::websocket::SocketLimits;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, watch};
 use async_graphql::parser::types::OperationType;
 use axum::http::HeaderValue;
 
-use crate::admission::{Admission, Admitted, Refusal, RefusalKind};
+use crate::admission::{Admission, Admitted, Refusal, RefusalKind, SocketLimits};
 use crate::auth::Access;
 use crate::codes::Code;
 use crate::graphql::errors::{RequestId, finish_server_error};
@@ -24,7 +24,6 @@ use crate::metrics::Metrics;
 use crate::store::consistency::{self, WalPosition};
 use crate::store::db::DatabaseState;
 use crate::store::replicas::{Freshness, ReadConnection, ReadRouter};
-use crate::websocket::SocketLimits;
 
 pub struct Gateway {
     /// The primary: writes, readiness.
@@ -205,4 +204,30 @@ pub fn log_panic(request_id: &RequestId, panic: &(dyn std::any::Any + Send)) {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned());
     tracing::error!(request_id = %request_id.0, panic = %message, "a request panicked");
+}
+
+/// A result as JSON, and whether it is a request error (the document
+/// never ran: it did not parse or validate).
+pub fn result_body(
+    response: &async_graphql::Response,
+) -> Result<(String, bool), serde_json::Error> {
+    let request_error = response
+        .errors
+        .iter()
+        .filter(|e| e.path.is_empty())
+        .any(|e| {
+            let code = e.extensions.as_ref().and_then(|x| x.get("code")).cloned();
+            [Code::GraphqlParseFailed, Code::GraphqlValidationFailed]
+                .into_iter()
+                .any(|c| code == Some(c.as_str().into()))
+        });
+    // A document that never ran has no `data` entry at all (GraphQL spec,
+    // "Response Format"; GraphQL over HTTP): `"data": null` would say that
+    // execution started and a non-null root field failed.
+    let text = if request_error && response.data == async_graphql::Value::Null {
+        serde_json::to_string(&json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_string(response)
+    }?;
+    Ok((text, request_error))
 }

@@ -28,7 +28,6 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::admission::{Admitted, Mutations, Refusal, RefusalKind, after_unpaid_entry};
-use crate::codes::Code;
 use crate::gateway::{Gateway, internal_error, log_panic};
 use crate::graphql::errors::RequestId;
 use crate::store::consistency::{self, WalPosition};
@@ -712,7 +711,7 @@ async fn execute(
     written: WalPosition,
 ) -> Result<Answer, Refusal> {
     let response = gateway.execute(admitted, request_id, written).await?;
-    match result_body(&response) {
+    match crate::gateway::result_body(&response) {
         Ok((body, request_error)) => Ok(Answer {
             body: body.into_bytes(),
             request_error,
@@ -723,32 +722,6 @@ async fn execute(
             Err(internal_error())
         }
     }
-}
-
-/// A result as JSON, and whether it is a request error (the document
-/// never ran: it did not parse or validate).
-pub fn result_body(
-    response: &async_graphql::Response,
-) -> Result<(String, bool), serde_json::Error> {
-    let request_error = response
-        .errors
-        .iter()
-        .filter(|e| e.path.is_empty())
-        .any(|e| {
-            let code = e.extensions.as_ref().and_then(|x| x.get("code")).cloned();
-            [Code::GraphqlParseFailed, Code::GraphqlValidationFailed]
-                .into_iter()
-                .any(|c| code == Some(c.as_str().into()))
-        });
-    // A document that never ran has no `data` entry at all (GraphQL spec,
-    // "Response Format"; GraphQL over HTTP): `"data": null` would say that
-    // execution started and a non-null root field failed.
-    let text = if request_error && response.data == async_graphql::Value::Null {
-        serde_json::to_string(&json!({ "errors": response.errors }))
-    } else {
-        serde_json::to_string(response)
-    }?;
-    Ok((text, request_error))
 }
 
 #[cfg(test)]

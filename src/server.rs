@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admission::rate_limit::RateLimitSettings;
-use crate::admission::{Admission, AdmissionSettings, RequestLimits};
+use crate::admission::{Admission, AdmissionSettings, RequestLimits, SocketLimits};
 use crate::auth::{AuthSettings, Authenticator};
 use crate::cors::{self, CorsPolicy};
 use crate::gateway::Gateway;
@@ -28,7 +28,6 @@ use crate::seed::{self, SeedOptions};
 use crate::shared_state::{SharedState, SharedStateSettings};
 use crate::store::db::{self, DatabaseState, Preparing};
 use crate::store::replicas::{ReadRouter, Replica};
-use crate::websocket::SocketLimits;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

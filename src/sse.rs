@@ -190,7 +190,7 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
 
 /// A result as the JSON of a `next` event, shaped as HTTP shapes it.
 fn result_text(response: &Response, request_id: &RequestId) -> String {
-    match crate::http::result_body(response) {
+    match crate::gateway::result_body(response) {
         Ok((text, _)) => text,
         Err(error) => {
             tracing::error!(request_id = %request_id.0, %error, "serialising a result");

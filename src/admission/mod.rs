@@ -18,6 +18,7 @@ pub mod persisted_queries;
 pub mod rate_limit;
 mod refusal;
 pub mod screening;
+mod socket_limits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,7 @@ use operation::{may_mutate, omitted_variable_defaults, selected_operation};
 use persisted_queries::{PersistedQueries, PersistedQueryError};
 use rate_limit::{CostRateLimiter, RateLimitSettings};
 pub use refusal::{Refusal, RefusalKind};
+pub use socket_limits::SocketLimits;
 
 /// What one request may ask for; each is a flag (see `cli.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
