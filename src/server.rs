@@ -171,6 +171,12 @@ impl Application {
         let schema = build_schema(Some(db.clone()), Some(hub.clone()), config.introspection);
         let trusted_documents =
             TrustedDocuments::load(&config.trusted_documents, &schema, &config.limits)?;
+        if !config.trusted_documents.is_empty() {
+            tracing::info!(
+                documents = trusted_documents.len(),
+                "trusted documents loaded"
+            );
+        }
         if config.trusted_documents_only && config.trusted_documents.is_empty() {
             tracing::warn!(
                 "--trusted-documents-only without --trusted-documents: only tokens with the `documents:any` scope can run anything"
@@ -306,12 +312,15 @@ fn reload_on_hangup(
             // Parsing and validating a large manifest is CPU work: off the
             // threads that serve requests.
             let loaded = tokio::task::spawn_blocking(move || {
-                TrustedDocuments::load(&files, &gateway.schema, &limits)
-                    .map(|documents| gateway.admission.replace_trusted_documents(documents))
+                TrustedDocuments::load(&files, &gateway.schema, &limits).map(|documents| {
+                    let count = documents.len();
+                    gateway.admission.replace_trusted_documents(documents);
+                    count
+                })
             })
             .await;
             match loaded {
-                Ok(Ok(())) => tracing::info!("trusted documents reloaded"),
+                Ok(Ok(documents)) => tracing::info!(documents, "trusted documents reloaded"),
                 Ok(Err(error)) => tracing::error!(
                     error = %format!("{error:#}"),
                     "trusted documents not reloaded; the previous set still serves"

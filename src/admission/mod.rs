@@ -7,11 +7,12 @@
 //! In order: a trusted document named by id ([`trusted_documents`],
 //! prepared when it was loaded, so it skips the screen and the parse), or
 //! else the text, from automatic persisted queries ([`persisted_queries`])
-//! or the request, and the screen of the raw text ([`screening`]), the database's readiness, the parsed document
-//! ([`documents`]) checked for introspection and fragment cycles, its size
-//! ([`limits`]), the caller's cost budget ([`rate_limit`]), a slot among
-//! the requests executing at once, and last the token's scope for the
-//! operation ([`operation`] picks it).
+//! or the request, and the screen of the raw text ([`screening`]); the
+//! database's readiness, the parsed document ([`documents`]) checked for
+//! introspection and fragment cycles, its size ([`limits`]), the caller's
+//! cost budget ([`rate_limit`]), a slot among the requests executing at
+//! once, and last the token's scope for the operation ([`operation`]
+//! picks it).
 
 pub mod documents;
 pub mod limits;

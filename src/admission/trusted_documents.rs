@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::{DocumentValidation, Variables};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::limits;
@@ -110,7 +111,7 @@ impl TrustedDocuments {
         let shown = file.display();
         let bytes = std::fs::read(file)
             .map_err(|error| anyhow::anyhow!("trusted documents {shown}: {error}"))?;
-        let manifest: Value = serde_json::from_slice(&bytes).map_err(|error| {
+        let manifest: Fields = serde_json::from_slice(&bytes).map_err(|error| {
             anyhow::anyhow!("trusted documents {shown}: not a JSON manifest: {error}")
         })?;
         for (id, text) in entries(manifest)
@@ -212,14 +213,14 @@ pub fn names_an_id(request: &async_graphql::Request) -> bool {
 }
 
 /// The `(id, text)` entries of a manifest in any of the three formats.
-fn entries(manifest: Value) -> Result<Vec<(String, String)>, String> {
-    let Value::Object(mut fields) = manifest else {
-        return Err(
-            "not a manifest: expected a JSON object (Apollo's manifest, or {\"<id>\": \"<text>\"})"
-                .to_owned(),
-        );
+fn entries(Fields(fields): Fields) -> Result<Vec<(String, String)>, String> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
     };
-    let apollo = fields.get("format").and_then(Value::as_str) == Some(APOLLO_FORMAT);
+    let apollo = field("format").and_then(Value::as_str) == Some(APOLLO_FORMAT);
     if !apollo {
         // Relay's `persisted_queries.json` and codegen's
         // `persisted-documents.json` are both `{"<id>": "<text>"}`.
@@ -231,14 +232,14 @@ fn entries(manifest: Value) -> Result<Vec<(String, String)>, String> {
             })
             .collect();
     }
-    if fields.get("version").and_then(Value::as_u64) != Some(1) {
+    if field("version").and_then(Value::as_u64) != Some(1) {
         return Err(format!("{APOLLO_FORMAT}: only version 1 is known"));
     }
-    let Some(Value::Array(operations)) = fields.remove("operations") else {
+    let Some(Value::Array(operations)) = field("operations") else {
         return Err(format!("{APOLLO_FORMAT}: `operations` must be an array"));
     };
     operations
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, operation)| {
             let id = operation.get("id").and_then(Value::as_str);
@@ -250,6 +251,34 @@ fn entries(manifest: Value) -> Result<Vec<(String, String)>, String> {
             }
         })
         .collect()
+}
+
+/// A manifest's top-level object, every key kept in order: a map would
+/// keep only the last of two entries under one id, and an id given twice
+/// with different texts must be refused, not resolved by position.
+struct Fields(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter
+                    .write_str("a JSON object (Apollo's manifest, or {\"<id>\": \"<document>\"})")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry::<String, Value>()? {
+                    fields.push(field);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
 }
 
 const APOLLO_FORMAT: &str = "apollo-persisted-query-manifest";

@@ -605,9 +605,17 @@ async fn bad_manifests_stop_the_start_naming_file_and_entry() {
             "--max-query-bytes",
         ),
         (
+            vec![write(
+                "duplicate.json",
+                format!(r#"{{"one": "{TYPENAME}", "one": "{{ __typename }}"}}"#),
+            )],
+            "duplicate.json",
+            "different text",
+        ),
+        (
             vec![write("list.json", "[]".to_owned())],
             "list.json",
-            "not a manifest",
+            "expected a JSON object",
         ),
         (
             vec![write("cost.json", json!({ "costly": "{ a: sessions(zoneId: \"z\", first: 100) { nodes { ... on UserSession { children(first: 100) { nodes { ... on UserSession { children(first: 100) { nodes { __typename } } } } } } } } }" }).to_string())],
