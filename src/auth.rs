@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 pub const READ_SCOPE: &str = "sessions:read";
 pub const WRITE_SCOPE: &str = "sessions:write";
+/// Lets a token send any document under `--trusted-documents-only`
+/// (operators exploring in GraphiQL).
+pub const ANY_DOCUMENT_SCOPE: &str = "documents:any";
 /// Clock skew tolerated on `exp` and `nbf`, at most.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 /// HS256 keys shorter than the hash (RFC 7518 §3.2) are refused.
@@ -31,6 +34,8 @@ pub struct Access {
     zones: Option<Vec<String>>,
     read: bool,
     write: bool,
+    /// May send documents that are not trusted (`documents:any`).
+    any_document: bool,
     /// The token's `exp`, in seconds since the epoch; `None` in open mode.
     expires_at: Option<u64>,
 }
@@ -44,6 +49,9 @@ impl Access {
             zones: None,
             read: true,
             write: true,
+            // Without authentication nobody is exempt from
+            // `--trusted-documents-only`.
+            any_document: false,
             expires_at: None,
         }
     }
@@ -53,6 +61,7 @@ impl Access {
         Access {
             read: scopes.contains(READ_SCOPE),
             write: scopes.contains(WRITE_SCOPE),
+            any_document: scopes.contains(ANY_DOCUMENT_SCOPE),
             subject: Some(claims.sub),
             organization_id: Some(claims.org),
             zones: Some(claims.zones),
@@ -93,6 +102,11 @@ impl Access {
 
     pub fn may_write(&self) -> bool {
         self.write
+    }
+
+    /// Whether the token may send documents that are not trusted.
+    pub fn may_send_any_document(&self) -> bool {
+        self.any_document
     }
 }
 

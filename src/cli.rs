@@ -131,6 +131,27 @@ pub struct GlobalOptions {
     )]
     pub cors_origins: Vec<String>,
 
+    /// A manifest of the documents the frontends ship, which requests may
+    /// name by id (`documentId`, Relay's `doc_id`, Apollo's persisted
+    /// query hash): Apollo's persisted query manifest, Relay's
+    /// `persisted_queries.json` or GraphQL Code Generator's
+    /// `persisted-documents.json`. Repeat the flag, or separate files with
+    /// commas; SIGHUP reloads them.
+    #[arg(
+        long = "trusted-documents",
+        value_name = "FILE",
+        env = "SESSIONGRAPH_TRUSTED_DOCUMENTS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub trusted_documents: Vec<PathBuf>,
+
+    /// Run only the documents of --trusted-documents, named by id; any
+    /// other is refused with TRUSTED_DOCUMENT_REQUIRED, except for tokens
+    /// whose scope holds `documents:any`.
+    #[arg(long, env = "SESSIONGRAPH_TRUSTED_DOCUMENTS_ONLY", global = true)]
+    pub trusted_documents_only: bool,
+
     #[command(flatten)]
     pub auth: AuthOptions,
 
@@ -532,6 +553,8 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         replica_database_urls: global.replica_database_urls.clone(),
         replica_max_lag: positive_seconds("--replica-max-lag", global.replica_max_lag)?,
         cors_origins: global.cors_origins.clone(),
+        trusted_documents: global.trusted_documents.clone(),
+        trusted_documents_only: global.trusted_documents_only,
         ..defaults
     };
     let app = Application::build(config).await?;

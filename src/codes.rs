@@ -13,6 +13,7 @@ pub enum Code {
     Forbidden,
     QueryTooComplex,
     PersistedQueryNotFound,
+    TrustedDocumentRequired,
     ServiceUnavailable,
     InternalServerError,
 }
@@ -28,6 +29,7 @@ impl Code {
             Code::Forbidden => "FORBIDDEN",
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Code::TrustedDocumentRequired => "TRUSTED_DOCUMENT_REQUIRED",
             Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Code::InternalServerError => "INTERNAL_SERVER_ERROR",
         }

@@ -160,9 +160,10 @@ impl Refused {
                 MediaType::GraphqlResponse | MediaType::EventStream => StatusCode::FORBIDDEN,
                 MediaType::Json => StatusCode::OK,
             },
-            RefusalKind::ParseFailed | RefusalKind::Invalid | RefusalKind::OverLimit => {
-                request_error
-            }
+            RefusalKind::ParseFailed
+            | RefusalKind::Invalid
+            | RefusalKind::OverLimit
+            | RefusalKind::TrustedDocumentRequired => request_error,
             // The client's next step is to resend with the text.
             RefusalKind::PersistedQueryNotFound => StatusCode::OK,
             RefusalKind::MutationNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -2,6 +2,7 @@
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admission::rate_limit::RateLimitSettings;
+use crate::admission::trusted_documents::TrustedDocuments;
 use crate::admission::{Admission, AdmissionSettings, RequestLimits, SocketLimits};
 use crate::auth::{AuthSettings, Authenticator};
 use crate::cors::{self, CorsPolicy};
@@ -71,6 +73,11 @@ pub struct ServerConfig {
     pub replica_max_lag: Duration,
     /// Origins browser apps may call `/graphql` from (see `--cors-origin`).
     pub cors_origins: Vec<String>,
+    /// Manifests of the documents requests may name by id (see
+    /// `--trusted-documents`); reloaded on SIGHUP.
+    pub trusted_documents: Vec<PathBuf>,
+    /// Run only documents named by id (see `--trusted-documents-only`).
+    pub trusted_documents_only: bool,
 }
 
 impl ServerConfig {
@@ -97,6 +104,8 @@ impl ServerConfig {
             replica_database_urls: Vec::new(),
             replica_max_lag: Duration::from_secs(5),
             cors_origins: Vec::new(),
+            trusted_documents: Vec::new(),
+            trusted_documents_only: false,
         }
     }
 }
@@ -159,6 +168,19 @@ impl Application {
             .with_context(|| format!("listening on {}", config.listen))?;
         let hub = EventHub::new(config.subscription_queue);
         let schema = build_schema(Some(db.clone()), Some(hub.clone()), config.introspection);
+        let trusted_documents =
+            TrustedDocuments::load(&config.trusted_documents, &schema, &config.limits)?;
+        if !config.trusted_documents.is_empty() {
+            tracing::info!(
+                documents = trusted_documents.len(),
+                "trusted documents loaded"
+            );
+        }
+        if config.trusted_documents_only && config.trusted_documents.is_empty() {
+            tracing::warn!(
+                "--trusted-documents-only without --trusted-documents: only tokens with the `documents:any` scope can run anything"
+            );
+        }
         let (preparing, database) = DatabaseState::channel();
         if config.load_demo_data {
             // Only the embedded default loads demo data: a local file that
@@ -190,6 +212,8 @@ impl Application {
                     max_concurrent_requests: config.max_concurrent_requests,
                     authenticator,
                     shared_state,
+                    trusted_documents,
+                    trusted_documents_only: config.trusted_documents_only,
                 },
                 database.clone(),
             ),
@@ -202,6 +226,10 @@ impl Application {
             )),
             stop: watch::channel(false).0,
         });
+        #[cfg(unix)]
+        if !config.trusted_documents.is_empty() {
+            reload_on_hangup(gateway.clone(), config.trusted_documents, config.limits)?;
+        }
         Ok(Application {
             listener,
             router: router(gateway.clone(), cors),
@@ -263,6 +291,44 @@ impl Application {
             reason = fatal => Err(anyhow::anyhow!(reason)),
         }
     }
+}
+
+/// Reloads the trusted documents on each SIGHUP. The new set replaces the
+/// old one whole once it has loaded, so a request sees one set or the
+/// other; a set that fails to load leaves the old one serving.
+#[cfg(unix)]
+fn reload_on_hangup(
+    gateway: Arc<Gateway>,
+    files: Vec<PathBuf>,
+    limits: RequestLimits,
+) -> anyhow::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("listening for SIGHUP, which reloads --trusted-documents")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let gateway = gateway.clone();
+            let files = files.clone();
+            // Parsing and validating a large manifest is CPU work: off the
+            // threads that serve requests.
+            let loaded = tokio::task::spawn_blocking(move || {
+                TrustedDocuments::load(&files, &gateway.schema, &limits).map(|documents| {
+                    let count = documents.len();
+                    gateway.admission.replace_trusted_documents(documents);
+                    count
+                })
+            })
+            .await;
+            match loaded {
+                Ok(Ok(documents)) => tracing::info!(documents, "trusted documents reloaded"),
+                Ok(Err(error)) => tracing::error!(
+                    error = %format!("{error:#}"),
+                    "trusted documents not reloaded; the previous set still serves"
+                ),
+                Err(error) => tracing::error!(%error, "trusted documents not reloaded"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Counts every statement a pool runs in `/metrics`, and logs it at debug.

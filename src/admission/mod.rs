@@ -4,12 +4,15 @@
 //! an [`Admitted`] operation, within every limit and allowed by the
 //! caller's token, or a [`Refusal`].
 //!
-//! In order: persisted queries ([`persisted_queries`]), the screen of the
-//! raw text ([`screening`]), the database's readiness, the parsed document
-//! ([`documents`]) checked for introspection and fragment cycles, its size
-//! ([`limits`]), the caller's cost budget ([`rate_limit`]), a slot among
-//! the requests executing at once, and last the token's scope for the
-//! operation ([`operation`] picks it).
+//! In order: a trusted document named by id ([`trusted_documents`],
+//! prepared when it was loaded, so it skips the screen and the parse), or
+//! else the text, from automatic persisted queries ([`persisted_queries`])
+//! or the request, and the screen of the raw text ([`screening`]); the
+//! database's readiness, the parsed document ([`documents`]) checked for
+//! introspection and fragment cycles, its size ([`limits`]), the caller's
+//! cost budget ([`rate_limit`]), a slot among the requests executing at
+//! once, and last the token's scope for the operation ([`operation`]
+//! picks it).
 
 pub mod documents;
 pub mod limits;
@@ -19,10 +22,12 @@ pub mod rate_limit;
 mod refusal;
 pub mod screening;
 mod socket_limits;
+pub mod trusted_documents;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use async_graphql::parser::types::OperationType;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -37,6 +42,7 @@ use persisted_queries::{PersistedQueries, PersistedQueryError};
 use rate_limit::{CostRateLimiter, RateLimitSettings};
 pub use refusal::{Refusal, RefusalKind};
 pub use socket_limits::SocketLimits;
+use trusted_documents::{IdError, TrustedDocuments};
 
 /// What one request may ask for; each is a flag (see `cli.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +85,11 @@ pub struct AdmissionSettings {
     /// Where the rate limit's budgets and the persisted queries are shared
     /// with other processes (see `--redis-url`); `None` keeps them here.
     pub shared_state: Option<Arc<SharedState>>,
+    /// The documents requests may name by id (see `--trusted-documents`).
+    pub trusted_documents: TrustedDocuments,
+    /// Run only documents named by id, except for tokens with the
+    /// `documents:any` scope (see `--trusted-documents-only`).
+    pub trusted_documents_only: bool,
 }
 
 /// Whether the transport lets the request change data.
@@ -113,6 +124,9 @@ pub struct Admission {
     limits: RequestLimits,
     introspection: bool,
     persisted_queries: PersistedQueries,
+    /// Swapped whole on a reload; a request keeps the set it started with.
+    trusted_documents: ArcSwap<TrustedDocuments>,
+    trusted_documents_only: bool,
     parsed_documents: ParsedDocuments,
     rate_limiter: Option<Arc<CostRateLimiter>>,
     /// Permits to execute; bounds the memory and database connections that
@@ -129,6 +143,8 @@ impl Admission {
             limits: settings.limits,
             introspection: settings.introspection,
             persisted_queries: PersistedQueries::new(settings.shared_state.clone()),
+            trusted_documents: ArcSwap::from_pointee(settings.trusted_documents),
+            trusted_documents_only: settings.trusted_documents_only,
             parsed_documents: ParsedDocuments::default(),
             rate_limiter: settings
                 .rate_limit
@@ -141,6 +157,12 @@ impl Admission {
 
     pub fn limits(&self) -> &RequestLimits {
         &self.limits
+    }
+
+    /// Replaces the trusted documents; requests already admitted keep the
+    /// documents they were given.
+    pub fn replace_trusted_documents(&self, documents: TrustedDocuments) {
+        self.trusted_documents.store(Arc::new(documents));
     }
 
     /// The caller of a request, from its `Authorization` value (an HTTP
@@ -170,15 +192,21 @@ impl Admission {
         access: Arc<Access>,
         mutations: Mutations,
     ) -> Result<Admitted, Refusal> {
-        self.persisted_queries
-            .resolve(&mut request)
-            .await
-            .map_err(persisted_query_refusal)?;
-        screen(&self.limits, &request)?;
-        // A document that does not parse is reported when it runs, and is
-        // neither checked for mutations nor measured: `parsed_query` would
-        // only parse it again.
-        let parsed = self.parsed_documents.parse(&mut request).is_ok();
+        let trusted = self
+            .trusted_documents
+            .load()
+            .named(&request)
+            .map_err(trusted_document_refusal)?;
+        let parsed = match trusted {
+            Some(document) => {
+                document.install(&mut request);
+                if screening::holds_nul("", &request.variables) {
+                    return Err(holds_nul());
+                }
+                true
+            }
+            None => self.resolve_text(&mut request, &access).await?,
+        };
         if parsed && mutations == Mutations::Refused {
             let operation_name = request.operation_name.clone();
             if let Ok(document) = request.parsed_query()
@@ -219,6 +247,41 @@ impl Admission {
             operation_type,
             slot,
         })
+    }
+
+    /// The text of a request that names no trusted document: its own, or
+    /// the automatic persisted query its hash names; screened and parsed.
+    /// Returns whether it parsed.
+    async fn resolve_text(
+        &self,
+        request: &mut async_graphql::Request,
+        access: &Access,
+    ) -> Result<bool, Refusal> {
+        if self.trusted_documents_only {
+            // A persisted query's hash alone names a document by id, which
+            // this set does not hold.
+            if trusted_documents::names_an_id(request) {
+                return Err(Refusal::new(
+                    RefusalKind::PersistedQueryNotFound,
+                    "PersistedQueryNotFound: no trusted document has this hash",
+                ));
+            }
+            if !access.may_send_any_document() {
+                return Err(Refusal::new(
+                    RefusalKind::TrustedDocumentRequired,
+                    "this server runs only trusted documents (--trusted-documents-only): name one by `documentId`",
+                ));
+            }
+        }
+        self.persisted_queries
+            .resolve(request, !self.trusted_documents_only)
+            .await
+            .map_err(persisted_query_refusal)?;
+        screen(&self.limits, request)?;
+        // A document that does not parse is reported when it runs, and is
+        // neither checked for mutations nor measured: `parsed_query` would
+        // only parse it again.
+        Ok(self.parsed_documents.parse(request).is_ok())
     }
 
     /// Checks the parsed document before validation, so a hostile document
@@ -331,6 +394,21 @@ fn authorise(
     outcome
 }
 
+fn trusted_document_refusal(error: IdError) -> Refusal {
+    let kind = match error {
+        IdError::NotFound(_) => RefusalKind::PersistedQueryNotFound,
+        _ => RefusalKind::Malformed,
+    };
+    Refusal::new(kind, error.to_string())
+}
+
+fn holds_nul() -> Refusal {
+    Refusal::new(
+        RefusalKind::Malformed,
+        "the request holds a NUL character (U+0000) in the query or a variable; no id or value can contain one",
+    )
+}
+
 fn persisted_query_refusal(error: PersistedQueryError) -> Refusal {
     let kind = match error {
         PersistedQueryError::NotFound => RefusalKind::PersistedQueryNotFound,
@@ -379,10 +457,7 @@ fn screen(limits: &RequestLimits, request: &async_graphql::Request) -> Result<()
         .with_details(json!({ "limit": "nesting", "maximum": screening::MAX_NESTING, "actual": nesting })));
     }
     if screening::holds_nul(query, &request.variables) {
-        return Err(Refusal::new(
-            RefusalKind::Malformed,
-            "the request holds a NUL character (U+0000) in the query or a variable; no id or value can contain one",
-        ));
+        return Err(holds_nul());
     }
     Ok(())
 }

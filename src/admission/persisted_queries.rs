@@ -62,10 +62,13 @@ impl PersistedQueries {
     }
 
     /// Fills in `request.query` from its hash, or remembers the query under
-    /// its hash; leaves requests without `persistedQuery` alone.
+    /// its hash unless `register` is false (under
+    /// `--trusted-documents-only`, where the text runs but is not
+    /// remembered); leaves requests without `persistedQuery` alone.
     pub async fn resolve(
         &self,
         request: &mut async_graphql::Request,
+        register: bool,
     ) -> Result<(), PersistedQueryError> {
         let Some(persisted) = request.extensions.get("persistedQuery") else {
             return Ok(());
@@ -100,7 +103,7 @@ impl PersistedQueries {
         if sha256_hex(&request.query) != hash {
             return Err(PersistedQueryError::HashMismatch);
         }
-        if request.query.len() <= MAX_REMEMBERED_BYTES {
+        if register && request.query.len() <= MAX_REMEMBERED_BYTES {
             self.remember(hash, Arc::from(request.query.as_str())).await;
         }
         Ok(())
@@ -163,7 +166,7 @@ impl PersistedQueries {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -189,19 +192,29 @@ mod tests {
         let text = "{ __typename }";
         let hash = sha256_hex(text);
         assert_eq!(
-            queries.resolve(&mut request("", &hash)).await,
+            queries.resolve(&mut request("", &hash), true).await,
             Err(PersistedQueryError::NotFound)
         );
-        assert_eq!(queries.resolve(&mut request(text, &hash)).await, Ok(()));
+        assert_eq!(
+            queries.resolve(&mut request(text, &hash), true).await,
+            Ok(())
+        );
         let mut by_hash = request("", &hash.to_uppercase());
-        assert_eq!(queries.resolve(&mut by_hash).await, Ok(()));
+        assert_eq!(queries.resolve(&mut by_hash, true).await, Ok(()));
         assert_eq!(by_hash.query, text);
         assert_eq!(
-            queries.resolve(&mut request("{ other }", &hash)).await,
+            queries
+                .resolve(&mut request("{ other }", &hash), true)
+                .await,
             Err(PersistedQueryError::HashMismatch)
         );
-        assert!(queries.resolve(&mut request("", "abc")).await.is_err());
+        assert!(
+            queries
+                .resolve(&mut request("", "abc"), true)
+                .await
+                .is_err()
+        );
         let mut plain = async_graphql::Request::new(text);
-        assert_eq!(queries.resolve(&mut plain).await, Ok(()));
+        assert_eq!(queries.resolve(&mut plain, true).await, Ok(()));
     }
 }

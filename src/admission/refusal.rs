@@ -33,6 +33,9 @@ pub enum RefusalKind {
     /// A persisted query's hash that this process does not know: the client
     /// resends it with the text.
     PersistedQueryNotFound,
+    /// A document sent as text (or by an automatic persisted query's hash)
+    /// to a server that runs only trusted documents.
+    TrustedDocumentRequired,
     /// A mutation over a transport that must not change data (GET).
     MutationNotAllowed,
     /// The caller's cost budget is spent for now.
@@ -86,6 +89,7 @@ impl Refusal {
                 Code::QueryTooComplex
             }
             RefusalKind::PersistedQueryNotFound => Code::PersistedQueryNotFound,
+            RefusalKind::TrustedDocumentRequired => Code::TrustedDocumentRequired,
             RefusalKind::NotReady => Code::ServiceUnavailable,
             RefusalKind::Internal => Code::InternalServerError,
         }

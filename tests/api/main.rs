@@ -27,3 +27,4 @@ mod server;
 mod session_trees;
 mod shared_state;
 mod sse;
+mod trusted_documents;

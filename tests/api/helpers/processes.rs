@@ -108,6 +108,12 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
     }
 
+    /// The process id, to signal it; `None` once it has exited.
+    #[allow(dead_code)] // for tests that signal the server
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The log lines written so far that contain `text`.
     pub fn logged(&self, text: &str) -> usize {
         self.log

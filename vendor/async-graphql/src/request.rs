@@ -53,6 +53,18 @@ pub struct Request {
     #[serde(default)]
     pub variables: Variables,
 
+    /// The id of a persisted document the request names instead of sending
+    /// its text: the GraphQL over HTTP draft's `documentId`, or Relay's
+    /// `doc_id`. Kept as any JSON value so that the server, not the
+    /// deserializer, says what is wrong with an id of the wrong type.
+    #[serde(
+        default,
+        rename = "documentId",
+        alias = "doc_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub document_id: Option<Value>,
+
     /// Uploads sent with the request.
     #[serde(skip)]
     pub uploads: Vec<UploadValue>,
@@ -88,6 +100,7 @@ impl Request {
             query: query.into(),
             operation_name: None,
             variables: Variables::default(),
+            document_id: None,
             uploads: Vec::default(),
             data: Data::default(),
             extensions: Default::default(),
@@ -211,6 +224,7 @@ impl Debug for Request {
             .field("query", &self.query)
             .field("operation_name", &self.operation_name)
             .field("variables", &self.variables)
+            .field("document_id", &self.document_id)
             .field("extensions", &self.extensions)
             .finish()
     }

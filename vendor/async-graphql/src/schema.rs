@@ -9,7 +9,7 @@ use async_graphql_parser::types::ExecutableDocument;
 use futures_util::stream::{self, BoxStream, FuturesOrdered, StreamExt};
 
 use crate::{
-    BatchRequest, BatchResponse, CacheControl, ContextBase, EmptyMutation, EmptySubscription,
+    BatchRequest, BatchResponse, CacheControl, ContextBase, DocumentValidation, EmptyMutation, EmptySubscription,
     Executor, InputType, Name, ObjectType, OutputType, QueryEnv, Request, Response, ServerError,
     ServerResult, SubscriptionType, Variables,
     context::{Data, QueryEnvInner},
@@ -448,6 +448,31 @@ where
     #[allow(unused)]
     pub(crate) fn registry(&self) -> &Registry {
         &self.0.env.registry
+    }
+
+    /// Checks `document` against every validation rule, without variables
+    /// (arguments given by variables are checked per request), and marks
+    /// `validation` so that requests carrying it run only the rule that
+    /// reads their variables: a document known ahead of requests (a
+    /// persisted document) is validated once, when it is loaded.
+    pub fn validate_document(
+        &self,
+        document: &ExecutableDocument,
+        validation: &DocumentValidation,
+    ) -> std::result::Result<(), Vec<ServerError>> {
+        check_rules(
+            &self.0.env.registry,
+            document,
+            None,
+            self.0.validation_mode,
+            None,
+            None,
+            false,
+        )?;
+        if matches!(self.0.validation_mode, ValidationMode::Strict) {
+            validation.mark_static_rules_passed();
+        }
+        Ok(())
     }
 
     /// Returns SDL(Schema Definition Language) of this schema.

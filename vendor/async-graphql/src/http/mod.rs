@@ -34,7 +34,7 @@ pub use websocket::{
     default_on_ping,
 };
 
-use crate::{BatchRequest, ParseRequestError, Request};
+use crate::{BatchRequest, ParseRequestError, Request, Value};
 
 /// Parse a GraphQL request from a query string.
 pub fn parse_query_string(input: &str) -> Result<Request, ParseRequestError> {
@@ -45,6 +45,8 @@ pub fn parse_query_string(input: &str) -> Result<Request, ParseRequestError> {
         pub operation_name: Option<String>,
         pub variables: Option<String>,
         pub extensions: Option<String>,
+        #[serde(rename = "documentId", alias = "doc_id")]
+        pub document_id: Option<String>,
     }
 
     let request: RequestSerde = serde_urlencoded::from_str(input).map_err(std::io::Error::other)?;
@@ -65,6 +67,7 @@ pub fn parse_query_string(input: &str) -> Result<Request, ParseRequestError> {
         operation_name: request.operation_name,
         variables,
         extensions,
+        document_id: request.document_id.map(Value::String),
         ..Request::new(request.query)
     })
 }
