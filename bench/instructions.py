@@ -10,11 +10,15 @@ requests, zeroes the counters, sends --requests sequential requests and
 reads the total. Every thread of the process is counted (resolvers,
 batches, the HTTP stack); PostgreSQL's own work is not.
 
-Usage: bench/instructions.sh [--workloads Q1,Q2,Q3,Q4] [--requests 100] [BINARY ...]
-(the release build by default; pass two binaries to compare them).
+Usage: bench/instructions.sh [--workloads Q1,Q2,Q3,Q4] [--requests 100] [--by-id] [BINARY ...]
+(the release build by default; pass two binaries to compare them). With
+--by-id the server also loads the workloads as trusted documents, and each
+workload is counted twice, side by side: sent as text and named by
+`documentId`.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -44,11 +48,19 @@ def control(process, command):
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def instructions_per_request(binary, db, payload, requests, port, workdir):
+def by_id(payload):
+    """The same request naming its document by `documentId`."""
+    request = json.loads(payload)
+    text = request.pop("query")
+    request["documentId"] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps(request)
+
+
+def instructions_per_request(binary, db, payload, requests, port, workdir, extra_args=()):
     out = workdir / f"callgrind.{port}"
     process = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
-         str(binary), "--database-url", db.url, "serve", "--listen", f"127.0.0.1:{port}"],
+         str(binary), "--database-url", db.url, *extra_args, "serve", "--listen", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -85,6 +97,8 @@ def main():
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=18_500)
+    parser.add_argument("--by-id", action="store_true",
+                        help="also count each workload named by documentId (a trusted document)")
     parser.add_argument("binaries", nargs="*", default=[str(bench.BINARY)])
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="sessiongraph-instructions-"))
@@ -110,14 +124,24 @@ def main():
         bodies = bench.prepare_workloads(server, db)
     finally:
         server.stop()
-    print("| binary | workload | instructions per request |")
-    print("| --- | --- | ---: |")
-    for workload in args.workloads.split(","):
+    workloads = args.workloads.split(",")
+    extra_args = ()
+    modes = [("text", lambda payload: payload)]
+    if args.by_id:
+        manifest = workdir / "trusted-documents.json"
+        texts = [json.loads(bodies[workload][0])["query"] for workload in workloads]
+        manifest.write_text(json.dumps({hashlib.sha256(t.encode()).hexdigest(): t for t in texts}))
+        extra_args = ("--trusted-documents", str(manifest))
+        modes.append(("documentId", by_id))
+    print("| binary | workload | sent as | instructions per request |")
+    print("| --- | --- | --- | ---: |")
+    for workload in workloads:
         for binary in args.binaries:
-            bench.log(f"{binary}: {workload}")
-            count = instructions_per_request(binary, db, bodies[workload][0], args.requests,
-                                             args.port + 1, workdir)
-            print(f"| {binary} | {workload} | {count / 1e6:.2f} M |", flush=True)
+            for mode, shape in modes:
+                bench.log(f"{binary}: {workload} by {mode}")
+                count = instructions_per_request(binary, db, shape(bodies[workload][0]), args.requests,
+                                                 args.port + 1, workdir, extra_args)
+                print(f"| {binary} | {workload} | {mode} | {count / 1e6:.2f} M |", flush=True)
     print(f"\n(work files in {workdir})")
 
 
