@@ -20,6 +20,7 @@ use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
 use crate::shared_state::{self, SharedStateSettings};
 use crate::store::db;
+use crate::telemetry::LogFormat;
 use crate::websocket::SocketLimits;
 
 #[derive(Debug, Parser)]
@@ -130,6 +131,18 @@ pub struct GlobalOptions {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+
+    /// How log lines are written to stderr: `text` for people, `json` for
+    /// log collectors (one object a line; a request's lines carry its
+    /// `requestId`).
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
 
     #[command(flatten)]
     pub auth: AuthOptions,

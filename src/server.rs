@@ -419,11 +419,9 @@ pub fn router(gateway: Arc<Gateway>, cors: Option<Arc<CorsPolicy>>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::graphiql::routes())
-        // A panic anywhere in a request becomes that request's 500, coded,
-        // while the server keeps serving (resolvers have their own guard).
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            http::panic_response,
-        ))
+        // Resolvers have their own guard against panics; this one answers
+        // a panic anywhere else in a request.
+        .layer(axum::middleware::from_fn(crate::telemetry::request_scope))
         .layer(compression())
         .with_state(gateway)
 }

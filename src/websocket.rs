@@ -80,6 +80,7 @@ pub async fn upgrade(
     gateway: Arc<Gateway>,
     upgrade: WebSocketUpgrade,
     protocol: GraphQLProtocol,
+    request_id: RequestId,
 ) -> HttpResponse {
     let Ok(permit) = gateway.socket_slots.clone().try_acquire_owned() else {
         let limit = gateway.socket_limits.max_sockets;
@@ -108,7 +109,7 @@ pub async fn upgrade(
             // Split here, not in `serve`: a socket moved into the
             // socket's future keeps its size there after the split.
             let (sink, incoming) = socket.split();
-            serve(gateway, sink, incoming, protocol).await;
+            serve(gateway, sink, incoming, protocol, request_id).await;
             drop(permit);
         })
 }
@@ -118,6 +119,10 @@ pub async fn upgrade(
 struct Connection {
     access: Arc<Access>,
     open: Arc<AtomicUsize>,
+    /// The upgrade request's id; each operation's is derived from it.
+    request_id: RequestId,
+    /// Operations started so far: the next one's index.
+    started: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -144,9 +149,12 @@ impl Executor for SocketExecutor {
         let connection = session_data.as_ref().and_then(|data| {
             data.get(&std::any::TypeId::of::<Connection>())
                 .and_then(|value| value.downcast_ref::<Connection>())
-                .map(|c| (c.access.clone(), c.open.clone()))
+                .map(|c| {
+                    let index = c.started.fetch_add(1, Ordering::Relaxed);
+                    (c.access.clone(), c.open.clone(), c.request_id.entry(index))
+                })
         });
-        let Some((access, open)) = connection else {
+        let Some((access, open, request_id)) = connection else {
             return stream::once(future::ready(refused(Refusal::new(
                 RefusalKind::Unauthenticated {
                     challenge: String::new(),
@@ -170,7 +178,6 @@ impl Executor for SocketExecutor {
             .boxed();
         }
         let guard = OpenOperation(open);
-        let request_id = RequestId::fresh();
         // Boxed so that admission's state (and a query's whole execution)
         // is freed once it is done, instead of staying in the stream for
         // as long as the subscription lives.
@@ -243,6 +250,7 @@ async fn serve(
     mut sink: SplitSink<WebSocket, Message>,
     incoming: SplitStream<WebSocket>,
     protocol: GraphQLProtocol,
+    request_id: RequestId,
 ) {
     let expiry: Arc<std::sync::Mutex<Option<SystemTime>>> = Arc::default();
     let acknowledged = Arc::new(AtomicBool::new(false));
@@ -267,6 +275,8 @@ async fn serve(
             data.insert(Connection {
                 access,
                 open: Arc::default(),
+                request_id: request_id.clone(),
+                started: Arc::default(),
             });
             Ok(data)
         }

@@ -42,10 +42,10 @@ impl ServerProcess {
             let mut address_tx = Some(address_tx);
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some((_, address)) = line.split_once("serving address=")
+                if let Some(address) = serving_address(&line)
                     && let Some(tx) = address_tx.take()
                 {
-                    let _ = tx.send(address.trim().to_owned());
+                    let _ = tx.send(address);
                 }
                 lines_log.lock().expect("log").push(line);
             }
@@ -108,6 +108,11 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
     }
 
+    /// Every log line written so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+
     /// The log lines written so far that contain `text`.
     pub fn logged(&self, text: &str) -> usize {
         self.log
@@ -117,6 +122,15 @@ impl ServerProcess {
             .filter(|line| line.contains(text))
             .count()
     }
+}
+
+/// The address in the "serving" line, in either log format.
+fn serving_address(line: &str) -> Option<String> {
+    if let Some((_, address)) = line.split_once("serving address=") {
+        return Some(address.trim().to_owned());
+    }
+    let line: Value = serde_json::from_str(line).ok()?;
+    (line["message"] == "serving").then(|| line["address"].as_str().map(str::to_owned))?
 }
 
 impl Drop for ServerProcess {
