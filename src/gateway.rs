@@ -11,6 +11,7 @@ use futures_util::{FutureExt, StreamExt, future};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::sync::{Semaphore, watch};
+use tracing::Instrument;
 
 use async_graphql::parser::types::OperationType;
 use axum::http::HeaderValue;
@@ -71,32 +72,37 @@ impl Gateway {
         } else {
             self.reads_for(&access, written).await
         };
-        let run = graphql::execute(&self.schema, reads, request, request_id.clone(), access);
+        let run = graphql::execute(&self.schema, reads, request, request_id.clone(), access)
+            .instrument(crate::telemetry::step_span("graphql.execute"));
         let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await;
         let mut response = match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(panic)) => {
                 log_panic(request_id, panic.as_ref());
                 self.metrics.observe_request(started.elapsed(), true);
+                crate::telemetry::record_error(Code::InternalServerError.as_str());
                 return Err(internal_error());
             }
             Err(_) => {
                 tracing::warn!(request_id = %request_id.0, ?timeout, "request timed out");
                 self.metrics.observe_request(started.elapsed(), true);
-                if !self.database_answers().await {
-                    return Err(Refusal::new(
+                let refusal = if !self.database_answers().await {
+                    Refusal::new(
                         RefusalKind::NotReady,
                         "the database did not answer within the request timeout; retry later",
-                    ));
-                }
-                return Err(Refusal::new(
+                    )
+                } else {
+                    Refusal::new(
                     RefusalKind::TimedOut,
                     format!(
                         "the request ran longer than the limit of {} s (--request-timeout) and was cancelled; changes it was making were rolled back",
                         timeout.as_secs_f64()
                     ),
                 )
-                .with_details(json!({ "limit": "timeoutSeconds", "maximum": timeout.as_secs_f64() })));
+                .with_details(json!({ "limit": "timeoutSeconds", "maximum": timeout.as_secs_f64() }))
+                };
+                crate::telemetry::record_error(refusal.code().as_str());
+                return Err(refusal);
             }
         };
         self.metrics
@@ -114,6 +120,14 @@ impl Gateway {
             // left failed before execution (e.g. an unknown operationName).
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
+        if let Some(code) = response
+            .errors
+            .first()
+            .and_then(|e| e.extensions.as_ref()?.get("code").cloned())
+            && let async_graphql::Value::String(code) = code
+        {
+            crate::telemetry::record_error(&code);
+        }
         Ok(response)
     }
 

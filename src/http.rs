@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 use crate::admission::{Admitted, Mutations, Refusal, RefusalKind, after_unpaid_entry};
 use crate::codes::Code;
@@ -534,6 +535,19 @@ async fn run(
     access: Arc<crate::auth::Access>,
     mutations: Mutations,
 ) -> Response {
+    let span = crate::telemetry::operation_span();
+    run_operation(gateway, incoming, request, access, mutations)
+        .instrument(span)
+        .await
+}
+
+async fn run_operation(
+    gateway: &Gateway,
+    incoming: Incoming,
+    request: async_graphql::Request,
+    access: Arc<crate::auth::Access>,
+    mutations: Mutations,
+) -> Response {
     let written = incoming.written;
     let admitted = match gateway.admission.admit(request, access, mutations).await {
         Ok(admitted) => admitted,
@@ -678,8 +692,13 @@ async fn answer(
     request_id: &RequestId,
     written: WalPosition,
 ) -> Result<Answer, Refusal> {
-    let admitted = gateway.admission.admit(request, access, mutations).await?;
-    execute(gateway, admitted, request_id, written).await
+    let span = crate::telemetry::operation_span();
+    async move {
+        let admitted = gateway.admission.admit(request, access, mutations).await?;
+        execute(gateway, admitted, request_id, written).await
+    }
+    .instrument(span)
+    .await
 }
 
 /// Runs and writes one admitted request.

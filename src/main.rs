@@ -10,6 +10,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = sessiongraph::cli::Cli::parse();
-    sessiongraph::telemetry::init(cli.global.log_format);
+    let _telemetry = sessiongraph::telemetry::init(cli.global.log_format);
     sessiongraph::cli::run(cli).await
 }

@@ -269,11 +269,17 @@ impl Application {
 /// Counts every statement a pool runs in `/metrics`, and logs it at debug.
 fn count_statements(db: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
     let counted = metrics.clone();
+    let system = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "postgresql",
+        sea_orm::DbBackend::Sqlite => "sqlite",
+        _ => "other_sql",
+    };
     db.set_metric_callback(move |info| {
         counted.sql_statements.inc();
         if info.failed {
             counted.sql_failures.inc();
         }
+        crate::telemetry::record_statement(system, &info.statement.sql, info.elapsed, info.failed);
         // With its values inlined, so it can be replayed (the benchmark's
         // database floor does); off unless RUST_LOG enables it.
         tracing::debug!(

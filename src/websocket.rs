@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::stream::{BoxStream, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::admission::{Mutations, Refusal, RefusalKind};
 use crate::auth::Access;
@@ -181,8 +182,11 @@ impl Executor for SocketExecutor {
         // Boxed so that admission's state (and a query's whole execution)
         // is freed once it is done, instead of staying in the stream for
         // as long as the subscription lives.
+        let span = crate::telemetry::operation_span();
         stream::once(Box::pin(async move {
-            let responses = run(gateway, request, access, request_id).await;
+            let responses = run(gateway, request, access, request_id)
+                .instrument(span)
+                .await;
             // The count drops when the operation's stream does.
             responses.map(move |response| {
                 let _ = &guard;

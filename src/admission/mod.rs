@@ -25,6 +25,7 @@ use std::time::Duration;
 use async_graphql::parser::types::OperationType;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
 use crate::shared_state::SharedState;
@@ -163,6 +164,29 @@ impl Admission {
 
     /// Admits `request` for `access`, or says why not.
     pub async fn admit(
+        &self,
+        request: async_graphql::Request,
+        access: Arc<Access>,
+        mutations: Mutations,
+    ) -> Result<Admitted, Refusal> {
+        let span = crate::telemetry::step_span("graphql.admission");
+        let mut admitted = self
+            .admit_untraced(request, access, mutations)
+            .instrument(span)
+            .await;
+        if crate::telemetry::tracing_on() {
+            match &mut admitted {
+                Ok(admitted) => crate::telemetry::record_operation(
+                    admitted.operation_type.map(operation_type_name),
+                    operation_name(&mut admitted.request).as_deref(),
+                ),
+                Err(refusal) => crate::telemetry::record_error(refusal.code().as_str()),
+            }
+        }
+        admitted
+    }
+
+    async fn admit_untraced(
         &self,
         mut request: async_graphql::Request,
         access: Arc<Access>,
@@ -383,4 +407,29 @@ fn screen(limits: &RequestLimits, request: &async_graphql::Request) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// An operation type as the GraphQL semantic conventions spell it.
+fn operation_type_name(operation_type: OperationType) -> &'static str {
+    match operation_type {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// The name of the operation a request runs: the one it asks for, or the
+/// document's only one.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        async_graphql::parser::types::DocumentOperations::Multiple(operations)
+            if operations.len() == 1 =>
+        {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
 }

@@ -22,9 +22,15 @@ impl ServerProcess {
     /// Starts `sessiongraph serve` over `db` with `args`, and returns once
     /// it is ready (the database migrated).
     pub async fn start(db: &TestDb, args: &[&str]) -> ServerProcess {
+        Self::start_with_env(db, args, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more environment variables.
+    pub async fn start_with_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("DATABASE_URL", &db.url)
             .env("SESSIONGRAPH_NOTIFY_DATABASE_URL", &db.direct_url)
             .env("RUST_LOG", "info,sqlx=warn,sea_orm_migration=warn")
