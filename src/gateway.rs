@@ -64,6 +64,13 @@ impl Gateway {
         let timeout = self.admission.limits().timeout;
         let started = Instant::now();
         let mutation = admitted.operation_type == Some(OperationType::Mutation);
+        let operation_type = match admitted.operation_type {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "unknown",
+        };
+        let operation_name = admitted.request.operation_name.clone();
         let Admitted {
             request, access, ..
         } = admitted;
@@ -80,7 +87,10 @@ impl Gateway {
             Ok(Err(panic)) => {
                 log_panic(request_id, panic.as_ref());
                 self.metrics.observe_request(started.elapsed(), true);
-                crate::telemetry::record_error(Code::InternalServerError.as_str());
+                let code = Code::InternalServerError.as_str();
+                self.metrics
+                    .count_operation(operation_type, operation_name.as_deref(), code);
+                crate::telemetry::record_error(code);
                 return Err(internal_error());
             }
             Err(_) => {
@@ -101,7 +111,10 @@ impl Gateway {
                 )
                 .with_details(json!({ "limit": "timeoutSeconds", "maximum": timeout.as_secs_f64() }))
                 };
-                crate::telemetry::record_error(refusal.code().as_str());
+                let code = refusal.code().as_str();
+                self.metrics
+                    .count_operation(operation_type, operation_name.as_deref(), code);
+                crate::telemetry::record_error(code);
                 return Err(refusal);
             }
         };
@@ -120,14 +133,20 @@ impl Gateway {
             // left failed before execution (e.g. an unknown operationName).
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
-        if let Some(code) = response
-            .errors
-            .first()
-            .and_then(|e| e.extensions.as_ref()?.get("code").cloned())
-            && let async_graphql::Value::String(code) = code
-        {
-            crate::telemetry::record_error(&code);
+        let code = response.errors.first().map(|e| {
+            match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(code)) => code.clone(),
+                _ => Code::InternalServerError.as_str().to_owned(),
+            }
+        });
+        if let Some(code) = &code {
+            crate::telemetry::record_error(code);
         }
+        self.metrics.count_operation(
+            operation_type,
+            operation_name.as_deref(),
+            code.as_deref().unwrap_or("OK"),
+        );
         Ok(response)
     }
 

@@ -761,7 +761,10 @@ mod tests {
         let app = axum::Router::new()
             .route("/boom", get(boom))
             .route("/fine", get(|| async { "ok" }))
-            .layer(axum::middleware::from_fn(crate::telemetry::request_scope));
+            .layer(axum::middleware::from_fn_with_state(
+                crate::metrics::Metrics::new(),
+                crate::telemetry::request_scope,
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -427,7 +427,10 @@ pub fn router(gateway: Arc<Gateway>, cors: Option<Arc<CorsPolicy>>) -> Router {
         .merge(crate::graphiql::routes())
         // Resolvers have their own guard against panics; this one answers
         // a panic anywhere else in a request.
-        .layer(axum::middleware::from_fn(crate::telemetry::request_scope))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.metrics.clone(),
+            crate::telemetry::request_scope,
+        ))
         .layer(compression())
         .with_state(gateway)
 }
@@ -449,6 +452,18 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
+    let (size, idle) = match gateway.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = gateway.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = gateway.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        _ => (0, 0),
+    };
+    gateway.metrics.set_pool(size.saturating_sub(idle), idle);
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -184,7 +184,11 @@ pub fn init(format: LogFormat) -> Telemetry {
 /// span its log lines and trace hang under, and the `x-request-id` answer
 /// header. A panic anywhere in the request is answered here, coded 500
 /// with that id, while the server keeps serving.
-pub async fn request_scope(mut request: Request, next: Next) -> Response {
+pub async fn request_scope(
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<crate::metrics::Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let given = request
         .headers()
         .get("x-request-id")
@@ -229,6 +233,7 @@ pub async fn request_scope(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert("x-request-id", value);
     }
+    metrics.count_response(response.status().as_u16());
     if tracing_on() {
         let status = response.status();
         span.record("http.response.status_code", status.as_u16());

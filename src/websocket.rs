@@ -107,6 +107,7 @@ pub async fn upgrade(
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
+            let _open = gateway.metrics.websocket_opened();
             // Split here, not in `serve`: a socket moved into the
             // socket's future keeps its size there after the split.
             let (sink, incoming) = socket.split();

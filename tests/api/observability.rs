@@ -90,7 +90,58 @@ async fn a_request_without_an_id_gets_one_in_answer_and_logs(db: TestDb) {
     }
 }
 
+/// Operations by type, name and outcome, responses by status: names the
+/// server does not know by name share `other`, so random names cannot
+/// grow `/metrics`.
+async fn metrics_are_labelled_and_bounded(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    app.query(
+        r#"query Mine { sessions(zoneId: "zone_demo") { totalCount } }"#,
+        Value::Null,
+    )
+    .await;
+    for attempt in 0..3 {
+        let (_, body) = app
+            .post_graphql(&format!("query Random{attempt} {{ nope }}"), Value::Null)
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"],
+            "GRAPHQL_VALIDATION_FAILED"
+        );
+    }
+    let text = app.get("/metrics").await.text().await.expect("metrics");
+    let series = |line: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{line} missing from /metrics:\n{text}"))
+    };
+    assert_eq!(
+        series(
+            r#"sessiongraph_graphql_operations_total{operation_type="query",operation_name="other",code="OK"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(
+            r#"sessiongraph_graphql_operations_total{operation_type="query",operation_name="other",code="GRAPHQL_VALIDATION_FAILED"}"#
+        ),
+        3.0
+    );
+    assert!(!text.contains("Random"), "{text}");
+    assert!(series(r#"sessiongraph_http_responses_total{status="200"}"#) >= 1.0);
+    let responses: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("sessiongraph_http_responses_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(responses >= 4.0, "{text}");
+    assert_eq!(series("sessiongraph_websockets"), 0.0);
+    assert!(series("sessiongraph_database_connections_idle") >= 0.0);
+    assert!(series("sessiongraph_database_connections_in_use") >= 0.0);
+}
+
 crate::on_both_databases!(
+    metrics_are_labelled_and_bounded,
     json_logs_carry_the_request_id,
     a_request_without_an_id_gets_one_in_answer_and_logs,
 );
