@@ -452,7 +452,57 @@ async fn a_failed_operation_is_an_error_span(db: TestDb) {
     }
 }
 
+/// With traces on, a request's JSON log lines name the exported trace
+/// and span, the ids a tracing backend finds them by.
+async fn json_logs_name_the_trace(db: TestDb) {
+    let (endpoint, received) = otlp_receiver().await;
+    let server = ServerProcess::start_with_env(
+        &db,
+        &["--log-format", "json"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ],
+    )
+    .await;
+    let response = server
+        .client
+        .post(server.url("/graphql"))
+        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+        // Refused (and so logged at info): not JSON.
+        .header("content-type", "text/plain")
+        .body("{ sessions }")
+        .send()
+        .await
+        .expect("POST /graphql");
+    assert_eq!(response.status(), 415);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let server_span = loop {
+        if let Some(span) = received
+            .spans()
+            .into_iter()
+            .find(|span| hex(&span.trace_id) == CALLER_TRACE && span.name == "POST /graphql")
+        {
+            break span;
+        }
+        assert!(Instant::now() < deadline, "no server span");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let refused = json_lines(&server)
+        .into_iter()
+        .find(|line| line["message"] == "request refused")
+        .expect("the refusal's line");
+    assert_eq!(refused["trace_id"], CALLER_TRACE, "{refused}");
+    assert_eq!(
+        refused["span_id"],
+        hex(&server_span.span_id).as_str(),
+        "{refused}"
+    );
+    assert!(refused["requestId"].is_string(), "{refused}");
+}
+
 crate::on_both_databases!(
+    json_logs_name_the_trace,
     a_nested_query_is_one_trace_from_http_to_sql,
     a_failed_operation_is_an_error_span,
 );
