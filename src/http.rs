@@ -23,6 +23,7 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -204,6 +205,44 @@ impl IntoResponse for Refused {
         }
         response
     }
+}
+
+/// Every HTTP request runs inside this: it gets its id (the only place
+/// one is made; batch entries and socket operations derive theirs), the
+/// span its log lines and trace hang under, and the `x-request-id` answer
+/// header. A panic anywhere in the request is answered here, coded 500
+/// with that id, while the server keeps serving.
+pub async fn request_scope(
+    State(metrics): State<Arc<crate::metrics::Metrics>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok());
+    let request_id = RequestId::new(given);
+    let span = crate::telemetry::request_span(
+        &request_id.0,
+        request.method().as_str(),
+        request.uri().path(),
+        request.headers(),
+    );
+    request.extensions_mut().insert(request_id.clone());
+    let outcome = std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .instrument(span.clone())
+        .await;
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(panic) => span.in_scope(|| panic_response(&request_id, panic)),
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    metrics.count_response(response.status().as_u16());
+    crate::telemetry::answered(&span, &mut response);
+    response
 }
 
 /// A panic that escaped a request: logged with the request's id, answered 500.
@@ -763,7 +802,7 @@ mod tests {
             .route("/fine", get(|| async { "ok" }))
             .layer(axum::middleware::from_fn_with_state(
                 crate::metrics::Metrics::new(),
-                crate::telemetry::request_scope,
+                super::request_scope,
             ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

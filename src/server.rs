@@ -429,7 +429,7 @@ pub fn router(gateway: Arc<Gateway>, cors: Option<Arc<CorsPolicy>>) -> Router {
         // a panic anywhere else in a request.
         .layer(axum::middleware::from_fn_with_state(
             gateway.metrics.clone(),
-            crate::telemetry::request_scope,
+            http::request_scope,
         ))
         .layer(compression())
         .with_state(gateway)

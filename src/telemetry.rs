@@ -1,6 +1,5 @@
 //! What operators see of the server, in one place: the log format and
-//! filter, the OpenTelemetry traces (SPEC §8) and the scope every HTTP
-//! request runs in (its id and span).
+//! filter, and the OpenTelemetry traces (SPEC §8) with their spans.
 //!
 //! Traces are on only when an OTLP endpoint is configured
 //! (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`);
@@ -8,15 +7,11 @@
 //! below the request's are made.
 
 use std::io::IsTerminal;
-use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
-use futures_util::FutureExt;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
@@ -27,7 +22,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Empty, Field, Visit};
-use tracing::{Event, Instrument, Span, Subscriber};
+use tracing::{Event, Span, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::fmt::format::{Format, Json, JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -35,8 +30,6 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
-
-use crate::graphql::errors::RequestId;
 
 /// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -179,26 +172,12 @@ pub fn init(format: LogFormat) -> Telemetry {
     Telemetry(provider)
 }
 
-/// Every HTTP request runs inside this: it gets its id (the only place
-/// one is made; batch entries and socket operations derive theirs), the
-/// span its log lines and trace hang under, and the `x-request-id` answer
-/// header. A panic anywhere in the request is answered here, coded 500
-/// with that id, while the server keeps serving.
-pub async fn request_scope(
-    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<crate::metrics::Metrics>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let given = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok());
-    let request_id = RequestId::new(given);
-    let method = request.method().as_str();
-    let path = request.uri().path();
+/// The server span of one HTTP request, named by its id (`requestId`),
+/// continuing the caller's W3C `traceparent` when tracing is on.
+pub fn request_span(request_id: &str, method: &str, path: &str, headers: &HeaderMap) -> Span {
     let span = tracing::info_span!(
         "request",
-        requestId = request_id.0.as_str(),
+        requestId = request_id,
         otel.name = if path == "/graphql" {
             "POST /graphql"
         } else {
@@ -214,48 +193,39 @@ pub async fn request_scope(
         if path == "/graphql" && method != "POST" {
             span.record("otel.name", format!("{method} /graphql"));
         }
-        // The caller's W3C traceparent continues its trace.
-        let parent = TraceContextPropagator::new()
-            .extract(&opentelemetry_http::HeaderExtractor(request.headers()));
+        let parent =
+            TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
         if parent.span().span_context().is_valid() {
             let _ = span.set_parent(parent);
         }
     }
-    request.extensions_mut().insert(request_id.clone());
-    let outcome = AssertUnwindSafe(next.run(request))
-        .catch_unwind()
-        .instrument(span.clone())
-        .await;
-    let mut response = match outcome {
-        Ok(response) => response,
-        Err(panic) => span.in_scope(|| crate::http::panic_response(&request_id, panic)),
-    };
-    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
-        response.headers_mut().insert("x-request-id", value);
+    span
+}
+
+/// Records the answer on the request's span and, when traced, names the
+/// trace in a `traceresponse` header (W3C Trace Context Level 2), for a
+/// client to log beside its own.
+pub fn answered(span: &Span, response: &mut Response) {
+    if !tracing_on() {
+        return;
     }
-    metrics.count_response(response.status().as_u16());
-    if tracing_on() {
-        let status = response.status();
-        span.record("http.response.status_code", status.as_u16());
-        if status.is_server_error() {
-            span.record("otel.status_code", "ERROR");
-        }
-        // W3C Trace Context Level 2: the trace this request was recorded
-        // in, for a client to log beside its own.
-        let context = span.context();
-        let traced = context.span().span_context().clone();
-        if traced.is_valid()
-            && let Ok(value) = HeaderValue::from_str(&format!(
-                "00-{}-{}-{:02x}",
-                traced.trace_id(),
-                traced.span_id(),
-                traced.trace_flags().to_u8()
-            ))
-        {
-            response.headers_mut().insert("traceresponse", value);
-        }
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
     }
-    response
+    let context = span.context();
+    let traced = context.span().span_context().clone();
+    if traced.is_valid()
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "00-{}-{}-{:02x}",
+            traced.trace_id(),
+            traced.span_id(),
+            traced.trace_flags().to_u8()
+        ))
+    {
+        response.headers_mut().insert("traceresponse", value);
+    }
 }
 
 /// The span of one GraphQL operation (admission to answer); its type,

@@ -53,7 +53,7 @@ pub struct RequestId(pub String);
 impl RequestId {
     /// A request's id: the caller's own (an `x-request-id`) when it is a
     /// plain token, otherwise a fresh random one. Only the request scope
-    /// (`crate::telemetry::request_scope`) calls it: every other id is
+    /// (`crate::http::request_scope`) calls it: every other id is
     /// derived from the one it made ([`RequestId::entry`]).
     pub(crate) fn new(given: Option<&str>) -> Self {
         given.and_then(Self::given).unwrap_or_else(Self::fresh)
