@@ -11,16 +11,16 @@ use sea_orm::DatabaseConnection;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use crate::admission::RequestLimits;
-use crate::admission::SocketLimits;
 use crate::admission::limits::Limits;
 use crate::admission::rate_limit::RateLimitSettings;
+use crate::admission::{RequestLimits, SocketLimits};
 use crate::auth::{self, AuthSettings, Claims, KeySource};
 use crate::import::{self, ImportFailure};
 use crate::seed::{self, SeedOptions};
 use crate::server::{Application, ServerConfig};
 use crate::shared_state::{self, SharedStateSettings};
 use crate::store::db;
+use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -151,6 +151,18 @@ pub struct GlobalOptions {
     /// whose scope holds `documents:any`.
     #[arg(long, env = "SESSIONGRAPH_TRUSTED_DOCUMENTS_ONLY", global = true)]
     pub trusted_documents_only: bool,
+
+    /// How log lines are written to stderr: `text` for people, `json` for
+    /// log collectors (one object a line; a request's lines carry its
+    /// `requestId`).
+    #[arg(
+        long,
+        env = "SESSIONGRAPH_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
 
     #[command(flatten)]
     pub auth: AuthOptions,

@@ -12,13 +12,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::admission::{Refusal, RefusalKind};
+use crate::graphql::errors::RequestId;
 
 /// What a preflight may ask for: the methods `/graphql` serves.
 const ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET, POST");
@@ -138,6 +139,7 @@ fn serialize(origin: &str) -> Result<String, &'static str> {
 /// The layer around `/graphql` (every method, so preflights reach it).
 pub async fn guard(
     State(policy): State<Arc<CorsPolicy>>,
+    Extension(request_id): Extension<RequestId>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -165,7 +167,7 @@ pub async fn guard(
             // 403 without CORS headers: the browser blocks the request for
             // want of them, and anyone reading the answer by hand (curl, a
             // proxy's log) sees that the origin, not the request, is refused.
-            _ => crate::http::refuse(headers, origin_refused(origin.as_ref())),
+            _ => crate::http::refuse(headers, &request_id, origin_refused(origin.as_ref())),
         }
     } else if origin
         .as_ref()
@@ -176,7 +178,7 @@ pub async fn guard(
         // stream is, but an `EventSource` GET needs no preflight, so the
         // browser would only hide a subscription that runs and holds a
         // stream for as long as the page stays open.
-        crate::http::refuse(headers, origin_refused(origin.as_ref()))
+        crate::http::refuse(headers, &request_id, origin_refused(origin.as_ref()))
     } else {
         // A refused origin's request still runs: CORS keeps its answer from
         // the page, and a browser sends nothing that could write (a JSON

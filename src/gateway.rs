@@ -11,6 +11,7 @@ use futures_util::{FutureExt, StreamExt, future};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::sync::{Semaphore, watch};
+use tracing::Instrument;
 
 use async_graphql::parser::types::OperationType;
 use axum::http::HeaderValue;
@@ -62,6 +63,14 @@ impl Gateway {
         let timeout = self.admission.limits().timeout;
         let started = Instant::now();
         let mutation = admitted.operation_type == Some(OperationType::Mutation);
+        let operation_type = match admitted.operation_type {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "unknown",
+        };
+        // Labels metrics: only a trusted document's names are bounded.
+        let operation_name = admitted.trusted_operation.clone();
         let Admitted {
             request, access, ..
         } = admitted;
@@ -70,32 +79,43 @@ impl Gateway {
         } else {
             self.reads_for(&access, written).await
         };
-        let run = graphql::execute(&self.schema, reads, request, request_id.clone(), access);
+        let run = graphql::execute(&self.schema, reads, request, request_id.clone(), access)
+            .instrument(crate::telemetry::step_span("graphql.execute"));
         let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await;
         let mut response = match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(panic)) => {
                 log_panic(request_id, panic.as_ref());
                 self.metrics.observe_request(started.elapsed(), true);
+                let code = Code::InternalServerError.as_str();
+                self.metrics
+                    .count_operation(operation_type, operation_name.as_deref(), code);
+                crate::telemetry::record_error(code);
                 return Err(internal_error());
             }
             Err(_) => {
                 tracing::warn!(request_id = %request_id.0, ?timeout, "request timed out");
                 self.metrics.observe_request(started.elapsed(), true);
-                if !self.database_answers().await {
-                    return Err(Refusal::new(
+                let refusal = if !self.database_answers().await {
+                    Refusal::new(
                         RefusalKind::NotReady,
                         "the database did not answer within the request timeout; retry later",
-                    ));
-                }
-                return Err(Refusal::new(
+                    )
+                } else {
+                    Refusal::new(
                     RefusalKind::TimedOut,
                     format!(
                         "the request ran longer than the limit of {} s (--request-timeout) and was cancelled; changes it was making were rolled back",
                         timeout.as_secs_f64()
                     ),
                 )
-                .with_details(json!({ "limit": "timeoutSeconds", "maximum": timeout.as_secs_f64() })));
+                .with_details(json!({ "limit": "timeoutSeconds", "maximum": timeout.as_secs_f64() }))
+                };
+                let code = refusal.code().as_str();
+                self.metrics
+                    .count_operation(operation_type, operation_name.as_deref(), code);
+                crate::telemetry::record_error(code);
+                return Err(refusal);
             }
         };
         self.metrics
@@ -113,6 +133,20 @@ impl Gateway {
             // left failed before execution (e.g. an unknown operationName).
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
+        let code = response.errors.first().map(|e| {
+            match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(code)) => code.clone(),
+                _ => Code::InternalServerError.as_str().to_owned(),
+            }
+        });
+        if let Some(code) = &code {
+            crate::telemetry::record_error(code);
+        }
+        self.metrics.count_operation(
+            operation_type,
+            operation_name.as_deref(),
+            code.as_deref().unwrap_or("OK"),
+        );
         Ok(response)
     }
 

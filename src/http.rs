@@ -20,12 +20,14 @@ use async_graphql_axum::GraphQLProtocol;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 use crate::admission::{Admitted, Mutations, Refusal, RefusalKind, after_unpaid_entry};
 use crate::gateway::{Gateway, internal_error, log_panic};
@@ -101,34 +103,12 @@ pub fn asks_for_event_stream(headers: &HeaderMap) -> bool {
     negotiate(headers).is_some_and(|accepted| accepted.event_stream)
 }
 
-/// A request id: the caller's `x-request-id` when it is a plain token,
-/// otherwise a fresh random one.
-fn request_id(headers: &HeaderMap) -> RequestId {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(RequestId::given)
-        .unwrap_or_else(RequestId::fresh)
-}
-
-fn respond(
-    status: StatusCode,
-    media: MediaType,
-    request_id: &RequestId,
-    body: Vec<u8>,
-) -> Response {
+fn respond(status: StatusCode, media: MediaType, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
     );
-    with_request_id(response, request_id)
-}
-
-fn with_request_id(mut response: Response, request_id: &RequestId) -> Response {
-    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
-        response.headers_mut().insert("x-request-id", value);
-    }
     response
 }
 
@@ -196,10 +176,10 @@ impl IntoResponse for Refused {
         let status = self.status();
         if self.media == MediaType::EventStream && status == StatusCode::OK {
             let body = refusal_text(&self.refusal, &self.request_id);
-            return with_request_id(crate::sse::refused(body), &self.request_id);
+            return crate::sse::refused(body);
         }
         let body = refusal_body(&self.refusal, &self.request_id);
-        let mut response = respond(status, self.media, &self.request_id, body);
+        let mut response = respond(status, self.media, body);
         let headers = response.headers_mut();
         match &self.refusal.kind {
             RefusalKind::Unauthenticated { challenge } => {
@@ -227,25 +207,62 @@ impl IntoResponse for Refused {
     }
 }
 
-/// A panic that escaped a request: logged with its own id, answered 500.
-pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let request_id = RequestId::fresh();
-    log_panic(&request_id, panic.as_ref());
+/// Every HTTP request runs inside this: it gets its id (the only place
+/// one is made; batch entries and socket operations derive theirs), the
+/// span its log lines and trace hang under, and the `x-request-id` answer
+/// header. A panic anywhere in the request is answered here, coded 500
+/// with that id, while the server keeps serving.
+pub async fn request_scope(
+    State(metrics): State<Arc<crate::metrics::Metrics>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok());
+    let request_id = RequestId::new(given);
+    let span = crate::telemetry::request_span(
+        &request_id.0,
+        request.method().as_str(),
+        request.uri().path(),
+        request.headers(),
+    );
+    request.extensions_mut().insert(request_id.clone());
+    let outcome = std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .instrument(span.clone())
+        .await;
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(panic) => span.in_scope(|| panic_response(&request_id, panic)),
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    metrics.count_response(response.status().as_u16());
+    crate::telemetry::answered(&span, &mut response);
+    response
+}
+
+/// A panic that escaped a request: logged with the request's id, answered 500.
+pub fn panic_response(request_id: &RequestId, panic: Box<dyn Any + Send + 'static>) -> Response {
+    log_panic(request_id, panic.as_ref());
     Refused {
         refusal: internal_error(),
         media: MediaType::Json,
-        request_id,
+        request_id: request_id.clone(),
     }
     .into_response()
 }
 
 /// A request refused before it was read (by the layers in front of the
 /// handlers), answered in the media type it accepts.
-pub fn refuse(headers: &HeaderMap, refusal: Refusal) -> Response {
+pub fn refuse(headers: &HeaderMap, request_id: &RequestId, refusal: Refusal) -> Response {
     Refused {
         refusal,
         media: negotiate(headers).map_or(MediaType::Json, |accepted| accepted.media),
-        request_id: request_id(headers),
+        request_id: request_id.clone(),
     }
     .into_response()
 }
@@ -450,8 +467,8 @@ fn batch_entry(index: usize, entry: &RawValue) -> Result<async_graphql::Request,
 fn incoming(
     gateway: &Gateway,
     headers: &HeaderMap,
+    request_id: RequestId,
 ) -> Result<(Incoming, Arc<crate::auth::Access>), Response> {
-    let request_id = request_id(headers);
     let Some(accepted) = negotiate(headers) else {
         return Err(Refused {
             refusal: Refusal::new(
@@ -497,10 +514,11 @@ fn incoming(
 
 pub async fn graphql_post(
     State(gateway): State<Arc<Gateway>>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (incoming, access) = match incoming(&gateway, &headers) {
+    let (incoming, access) = match incoming(&gateway, &headers, request_id) {
         Ok(started) => started,
         Err(response) => return response,
     };
@@ -527,15 +545,16 @@ pub async fn graphql_post(
 /// GraphQL WebSocket (`crate::websocket`).
 pub async fn graphql_get(
     State(gateway): State<Arc<Gateway>>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> Response {
     if let (Ok(upgrade), Ok(protocol)) = (upgrade, protocol) {
-        return crate::websocket::upgrade(gateway, upgrade, protocol).await;
+        return crate::websocket::upgrade(gateway, upgrade, protocol, request_id).await;
     }
-    let (incoming, access) = match incoming(&gateway, &headers) {
+    let (incoming, access) = match incoming(&gateway, &headers, request_id) {
         Ok(started) => started,
         Err(response) => return response,
     };
@@ -549,6 +568,19 @@ pub async fn graphql_get(
 }
 
 async fn run(
+    gateway: &Gateway,
+    incoming: Incoming,
+    request: async_graphql::Request,
+    access: Arc<crate::auth::Access>,
+    mutations: Mutations,
+) -> Response {
+    let span = crate::telemetry::operation_span();
+    run_operation(gateway, incoming, request, access, mutations)
+        .instrument(span)
+        .await
+}
+
+async fn run_operation(
     gateway: &Gateway,
     incoming: Incoming,
     request: async_graphql::Request,
@@ -575,7 +607,7 @@ async fn run(
                 (MediaType::GraphqlResponse, true) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::OK,
             };
-            let mut answer = respond(status, incoming.media, &incoming.request_id, body);
+            let mut answer = respond(status, incoming.media, body);
             // Headers the resolvers set (a mutation's consistency token).
             answer.headers_mut().extend(headers);
             answer
@@ -599,15 +631,14 @@ async fn stream(gateway: &Gateway, incoming: Incoming, admitted: Admitted) -> Re
         let results = gateway
             .subscribe(admitted, request_id.clone(), incoming.written)
             .await;
-        let response = crate::sse::subscription(gateway, slot, results, expires_at, request_id);
-        return with_request_id(response, &incoming.request_id);
+        return crate::sse::subscription(gateway, slot, results, expires_at, request_id);
     }
     match execute(gateway, admitted, &request_id, incoming.written).await {
         Ok(answer) => {
             let text = String::from_utf8(answer.body).unwrap_or_default();
             let mut response = crate::sse::answered(slot, text);
             response.headers_mut().extend(answer.headers);
-            with_request_id(response, &request_id)
+            response
         }
         Err(refusal) => incoming.refuse(refusal),
     }
@@ -675,7 +706,7 @@ async fn run_batch(
         }
     }
     body.push(b']');
-    let mut response = respond(StatusCode::OK, incoming.media, &incoming.request_id, body);
+    let mut response = respond(StatusCode::OK, incoming.media, body);
     if let Some(token) = consistency {
         response.headers_mut().insert(consistency::HEADER, token);
     }
@@ -700,8 +731,13 @@ async fn answer(
     request_id: &RequestId,
     written: WalPosition,
 ) -> Result<Answer, Refusal> {
-    let admitted = gateway.admission.admit(request, access, mutations).await?;
-    execute(gateway, admitted, request_id, written).await
+    let span = crate::telemetry::operation_span();
+    async move {
+        let admitted = gateway.admission.admit(request, access, mutations).await?;
+        execute(gateway, admitted, request_id, written).await
+    }
+    .instrument(span)
+    .await
 }
 
 /// Runs and writes one admitted request.
@@ -727,8 +763,6 @@ async fn execute(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// The same layer `server::router` installs, around a handler that
     /// panics: the client gets a coded 500 and the next request is served.
     #[tokio::test]
@@ -740,8 +774,9 @@ mod tests {
         let app = axum::Router::new()
             .route("/boom", get(boom))
             .route("/fine", get(|| async { "ok" }))
-            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-                panic_response,
+            .layer(axum::middleware::from_fn_with_state(
+                crate::metrics::Metrics::new(),
+                super::request_scope,
             ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

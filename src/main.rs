@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    sessiongraph::telemetry::init();
     let cli = sessiongraph::cli::Cli::parse();
+    let _telemetry = sessiongraph::telemetry::init(cli.global.log_format);
     sessiongraph::cli::run(cli).await
 }

@@ -36,6 +36,37 @@ pub struct Metrics {
     sse_streams: Gauge,
     /// Subscriptions running now, over either transport.
     subscriptions: Gauge,
+    /// WebSockets open now.
+    websockets: Gauge,
+    /// Operations by type, name and outcome code.
+    operations: Family<OperationLabels, Counter>,
+    /// HTTP responses by status.
+    http_responses: Family<StatusLabels, Counter>,
+    /// The pool's connections, running a statement and idle.
+    pool_in_use: Gauge,
+    pool_idle: Gauge,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation_type: &'static str,
+    operation_name: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: u16,
+}
+
+/// The `operation_name` label of an operation. Names are the client's to
+/// choose, so only the operations of documents the server knows (trusted
+/// documents, SPEC §9; the caller passes a name only for those) have their
+/// own series; every other document, automatic persisted queries
+/// included, shares `other`, which keeps `/metrics` bounded whatever names
+/// clients send.
+pub fn operation_name_label(trusted_operation: Option<&str>) -> String {
+    trusted_operation.unwrap_or("other").to_owned()
 }
 
 /// One open thing counted in a gauge, until it is dropped: tied to the
@@ -141,6 +172,32 @@ impl Metrics {
             "Subscriptions running, over WebSocket or server-sent events",
             subscriptions.clone(),
         );
+        let websockets = Gauge::default();
+        registry.register("websockets", "GraphQL WebSockets open", websockets.clone());
+        let operations = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "graphql_operations",
+            "GraphQL operations executed, by operation type, operation name (`other` outside trusted documents) and outcome code (OK, or the first error's extensions.code)",
+            operations.clone(),
+        );
+        let http_responses = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "http_responses",
+            "HTTP responses, by status",
+            http_responses.clone(),
+        );
+        let pool_in_use = Gauge::default();
+        registry.register(
+            "database_connections_in_use",
+            "Connections of the primary's pool running a statement",
+            pool_in_use.clone(),
+        );
+        let pool_idle = Gauge::default();
+        registry.register(
+            "database_connections_idle",
+            "Connections of the primary's pool open and idle",
+            pool_idle.clone(),
+        );
         Arc::new(Metrics {
             registry,
             sql_statements,
@@ -153,6 +210,11 @@ impl Metrics {
             redis_fallbacks,
             sse_streams,
             subscriptions,
+            websockets,
+            operations,
+            http_responses,
+            pool_in_use,
+            pool_idle,
         })
     }
 
@@ -164,6 +226,42 @@ impl Metrics {
     /// Counts a subscription running until the guard drops.
     pub fn subscription_started(&self) -> Open {
         Self::opened(&self.subscriptions)
+    }
+
+    /// Counts a WebSocket open until the guard drops.
+    pub fn websocket_opened(&self) -> Open {
+        Self::opened(&self.websockets)
+    }
+
+    /// Counts one operation's outcome: `code` is `OK` or the error's
+    /// `extensions.code` (the server's own, a bounded set).
+    /// `trusted_operation` is the operation's name when it belongs to a
+    /// trusted document, else `None`.
+    pub fn count_operation(
+        &self,
+        operation_type: &'static str,
+        trusted_operation: Option<&str>,
+        code: &str,
+    ) {
+        self.operations
+            .get_or_create(&OperationLabels {
+                operation_type,
+                operation_name: operation_name_label(trusted_operation),
+                code: code.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn count_response(&self, status: u16) {
+        self.http_responses
+            .get_or_create(&StatusLabels { status })
+            .inc();
+    }
+
+    /// The pool's connections now, sampled when `/metrics` is read.
+    pub fn set_pool(&self, in_use: u32, idle: u32) {
+        self.pool_in_use.set(i64::from(in_use));
+        self.pool_idle.set(i64::from(idle));
     }
 
     fn opened(gauge: &Gauge) -> Open {

@@ -334,11 +334,17 @@ fn reload_on_hangup(
 /// Counts every statement a pool runs in `/metrics`, and logs it at debug.
 fn count_statements(db: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
     let counted = metrics.clone();
+    let system = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "postgresql",
+        sea_orm::DbBackend::Sqlite => "sqlite",
+        _ => "other_sql",
+    };
     db.set_metric_callback(move |info| {
         counted.sql_statements.inc();
         if info.failed {
             counted.sql_failures.inc();
         }
+        crate::telemetry::record_statement(system, &info.statement.sql, info.elapsed, info.failed);
         // With its values inlined, so it can be replayed (the benchmark's
         // database floor does); off unless RUST_LOG enables it.
         tracing::debug!(
@@ -484,10 +490,11 @@ pub fn router(gateway: Arc<Gateway>, cors: Option<Arc<CorsPolicy>>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::graphiql::routes())
-        // A panic anywhere in a request becomes that request's 500, coded,
-        // while the server keeps serving (resolvers have their own guard).
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            http::panic_response,
+        // Resolvers have their own guard against panics; this one answers
+        // a panic anywhere else in a request.
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.metrics.clone(),
+            http::request_scope,
         ))
         .layer(compression())
         .with_state(gateway)
@@ -510,6 +517,18 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
+    let (size, idle) = match gateway.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = gateway.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = gateway.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        _ => (0, 0),
+    };
+    gateway.metrics.set_pool(size.saturating_sub(idle), idle);
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::stream::{BoxStream, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::admission::{Mutations, Refusal, RefusalKind};
 use crate::auth::Access;
@@ -50,6 +51,7 @@ pub async fn upgrade(
     gateway: Arc<Gateway>,
     upgrade: WebSocketUpgrade,
     protocol: GraphQLProtocol,
+    request_id: RequestId,
 ) -> HttpResponse {
     let Ok(permit) = gateway.socket_slots.clone().try_acquire_owned() else {
         let limit = gateway.socket_limits.max_sockets;
@@ -75,10 +77,11 @@ pub async fn upgrade(
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
+            let _open = gateway.metrics.websocket_opened();
             // Split here, not in `serve`: a socket moved into the
             // socket's future keeps its size there after the split.
             let (sink, incoming) = socket.split();
-            serve(gateway, sink, incoming, protocol).await;
+            serve(gateway, sink, incoming, protocol, request_id).await;
             drop(permit);
         })
 }
@@ -88,6 +91,10 @@ pub async fn upgrade(
 struct Connection {
     access: Arc<Access>,
     open: Arc<AtomicUsize>,
+    /// The upgrade request's id; each operation's is derived from it.
+    request_id: RequestId,
+    /// Operations started so far: the next one's index.
+    started: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -114,9 +121,12 @@ impl Executor for SocketExecutor {
         let connection = session_data.as_ref().and_then(|data| {
             data.get(&std::any::TypeId::of::<Connection>())
                 .and_then(|value| value.downcast_ref::<Connection>())
-                .map(|c| (c.access.clone(), c.open.clone()))
+                .map(|c| {
+                    let index = c.started.fetch_add(1, Ordering::Relaxed);
+                    (c.access.clone(), c.open.clone(), c.request_id.entry(index))
+                })
         });
-        let Some((access, open)) = connection else {
+        let Some((access, open, request_id)) = connection else {
             return stream::once(future::ready(refused(Refusal::new(
                 RefusalKind::Unauthenticated {
                     challenge: String::new(),
@@ -140,12 +150,14 @@ impl Executor for SocketExecutor {
             .boxed();
         }
         let guard = OpenOperation(open);
-        let request_id = RequestId::fresh();
         // Boxed so that admission's state (and a query's whole execution)
         // is freed once it is done, instead of staying in the stream for
         // as long as the subscription lives.
+        let span = crate::telemetry::operation_span();
         stream::once(Box::pin(async move {
-            let responses = run(gateway, request, access, request_id).await;
+            let responses = run(gateway, request, access, request_id)
+                .instrument(span)
+                .await;
             // The count drops when the operation's stream does.
             responses.map(move |response| {
                 let _ = &guard;
@@ -213,6 +225,7 @@ async fn serve(
     mut sink: SplitSink<WebSocket, Message>,
     incoming: SplitStream<WebSocket>,
     protocol: GraphQLProtocol,
+    request_id: RequestId,
 ) {
     let expiry: Arc<std::sync::Mutex<Option<SystemTime>>> = Arc::default();
     let acknowledged = Arc::new(AtomicBool::new(false));
@@ -237,6 +250,8 @@ async fn serve(
             data.insert(Connection {
                 access,
                 open: Arc::default(),
+                request_id: request_id.clone(),
+                started: Arc::default(),
             });
             Ok(data)
         }

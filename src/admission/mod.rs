@@ -31,6 +31,7 @@ use arc_swap::ArcSwap;
 use async_graphql::parser::types::OperationType;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
 use crate::shared_state::SharedState;
@@ -109,6 +110,9 @@ pub struct Admitted {
     /// `None` when the document does not parse or names no operation
     /// (execution reports it).
     pub operation_type: Option<OperationType>,
+    /// The operation's name when it is one of a trusted document's
+    /// operations: a name the server knows, which metrics may label with.
+    pub trusted_operation: Option<String>,
     slot: Option<OwnedSemaphorePermit>,
 }
 
@@ -188,6 +192,29 @@ impl Admission {
     /// Admits `request` for `access`, or says why not.
     pub async fn admit(
         &self,
+        request: async_graphql::Request,
+        access: Arc<Access>,
+        mutations: Mutations,
+    ) -> Result<Admitted, Refusal> {
+        let span = crate::telemetry::step_span("graphql.admission");
+        let mut admitted = self
+            .admit_untraced(request, access, mutations)
+            .instrument(span)
+            .await;
+        if crate::telemetry::tracing_on() {
+            match &mut admitted {
+                Ok(admitted) => crate::telemetry::record_operation(
+                    admitted.operation_type.map(operation_type_name),
+                    operation_name(&mut admitted.request).as_deref(),
+                ),
+                Err(refusal) => crate::telemetry::record_error(refusal.code().as_str()),
+            }
+        }
+        admitted
+    }
+
+    async fn admit_untraced(
+        &self,
         mut request: async_graphql::Request,
         access: Arc<Access>,
         mutations: Mutations,
@@ -197,9 +224,11 @@ impl Admission {
             .load()
             .named(&request)
             .map_err(trusted_document_refusal)?;
+        let mut trusted_operation = None;
         let parsed = match trusted {
             Some(document) => {
                 document.install(&mut request);
+                trusted_operation = known_operation_name(&mut request);
                 if screening::holds_nul("", &request.variables) {
                     return Err(holds_nul());
                 }
@@ -245,6 +274,7 @@ impl Admission {
             request,
             access,
             operation_type,
+            trusted_operation,
             slot,
         })
     }
@@ -460,4 +490,49 @@ fn screen(limits: &RequestLimits, request: &async_graphql::Request) -> Result<()
         return Err(holds_nul());
     }
     Ok(())
+}
+
+/// An operation type as the GraphQL semantic conventions spell it.
+fn operation_type_name(operation_type: OperationType) -> &'static str {
+    match operation_type {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// The name of the operation a request runs: the one it asks for, or the
+/// document's only one.
+/// The name of the operation `request` runs, only when its document has
+/// an operation of that name (or one operation, named, and the request
+/// names none): never a name the client made up.
+fn known_operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    let wanted = request.operation_name.clone();
+    let async_graphql::parser::types::DocumentOperations::Multiple(operations) =
+        &request.parsed_query().ok()?.operations
+    else {
+        return None;
+    };
+    match wanted {
+        Some(name) => operations
+            .keys()
+            .any(|known| known.as_str() == name)
+            .then_some(name),
+        None if operations.len() == 1 => operations.keys().next().map(|name| name.to_string()),
+        None => None,
+    }
+}
+
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        async_graphql::parser::types::DocumentOperations::Multiple(operations)
+            if operations.len() == 1 =>
+        {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
 }

@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 /// At most this many keys go into one statement: well under both
 /// databases' bind-parameter limits.
@@ -167,6 +168,8 @@ impl<L: Loader> DataLoader<L> {
         let mut became_idle = self.idle.listen();
         let loader = self.loader.clone();
         let pending = self.pending.clone();
+        // The batch's span hangs under the resolver that queued its first key.
+        let parent = crate::telemetry::tracing_on().then(tracing::Span::current);
         tokio::spawn(async move {
             // An error means the request is gone (cancelled, timed out)
             // before ever going idle: nobody waits for this batch.
@@ -178,22 +181,37 @@ impl<L: Loader> DataLoader<L> {
                 pending.batch = None;
                 pending.keys.drain().collect()
             };
-            let mut found = FxHashMap::default();
-            let mut outcome = Ok(());
-            for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
-                match loader.load(chunk).await {
-                    Ok(values) => found.extend(values),
-                    Err(error) => {
-                        outcome = Err(error);
-                        break;
+            let span = match &parent {
+                Some(parent) => crate::telemetry::dataloader_span(parent, kind::<L>(), keys.len()),
+                None => tracing::Span::none(),
+            };
+            let (found, outcome) = async {
+                let mut found = FxHashMap::default();
+                let mut outcome = Ok(());
+                for chunk in keys.chunks(MAX_KEYS_PER_STATEMENT) {
+                    match loader.load(chunk).await {
+                        Ok(values) => found.extend(values),
+                        Err(error) => {
+                            outcome = Err(error);
+                            break;
+                        }
                     }
                 }
+                (found, outcome)
             }
+            .instrument(span)
+            .await;
             let _ = batch.outcome.set(outcome.map(|()| found));
             batch.loaded.notify_waiters();
         });
     }
 }
+/// What a loader loads, for its batches' spans: its type's name.
+fn kind<L>() -> &'static str {
+    let name = std::any::type_name::<L>();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
 /// Wraps the request future and signals each time it goes idle: it returned
 /// `Pending` without having woken itself. (Combinators such as
 /// `FuturesUnordered` yield with a self-wake after a number of polls, which

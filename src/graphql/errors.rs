@@ -51,14 +51,20 @@ impl From<Arc<DbErr>> for ApiError {
 pub struct RequestId(pub String);
 
 impl RequestId {
-    /// A new random id, for a request whose caller named none.
-    pub fn fresh() -> Self {
+    /// A request's id: the caller's own (an `x-request-id`) when it is a
+    /// plain token, otherwise a fresh random one. Only the request scope
+    /// (`crate::http::request_scope`) calls it: every other id is
+    /// derived from the one it made ([`RequestId::entry`]).
+    pub(crate) fn new(given: Option<&str>) -> Self {
+        given.and_then(Self::given).unwrap_or_else(Self::fresh)
+    }
+
+    fn fresh() -> Self {
         RequestId(format!("{:016x}", rand::random::<u64>()))
     }
 
-    /// The caller's own id (an `x-request-id`), when it is a plain token
-    /// that is safe to echo into headers and logs.
-    pub fn given(value: &str) -> Option<Self> {
+    /// The caller's own id, when it is safe to echo into headers and logs.
+    fn given(value: &str) -> Option<Self> {
         let plain = !value.is_empty()
             && value.len() <= 64
             && value
@@ -67,10 +73,11 @@ impl RequestId {
         plain.then(|| RequestId(value.to_owned()))
     }
 
-    /// The id of the `index`th entry of a batch this request carried: the
-    /// batch's id leads, so one search of the logs finds the batch and every
-    /// entry, and the `.` (which no given id holds) keeps a caller from
-    /// naming a request after another's entry.
+    /// The id of the `index`th entry of a batch this request carried (or
+    /// of the `index`th operation on a socket): the batch's id leads, so
+    /// one search of the logs finds the batch and every entry, and the `.`
+    /// (which no given id holds) keeps a caller from naming a request
+    /// after another's entry.
     pub fn entry(&self, index: usize) -> Self {
         RequestId(format!("{}.{index}", self.0))
     }

@@ -18,6 +18,7 @@ mod import_rules;
 mod import_writes;
 mod limits;
 mod migrations;
+mod observability;
 mod pooler;
 mod projection;
 mod replicas;

@@ -22,9 +22,15 @@ impl ServerProcess {
     /// Starts `sessiongraph serve` over `db` with `args`, and returns once
     /// it is ready (the database migrated).
     pub async fn start(db: &TestDb, args: &[&str]) -> ServerProcess {
+        Self::start_with_env(db, args, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more environment variables.
+    pub async fn start_with_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sessiongraph"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("DATABASE_URL", &db.url)
             .env("SESSIONGRAPH_NOTIFY_DATABASE_URL", &db.direct_url)
             .env("RUST_LOG", "info,sqlx=warn,sea_orm_migration=warn")
@@ -42,10 +48,10 @@ impl ServerProcess {
             let mut address_tx = Some(address_tx);
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some((_, address)) = line.split_once("serving address=")
+                if let Some(address) = serving_address(&line)
                     && let Some(tx) = address_tx.take()
                 {
-                    let _ = tx.send(address.trim().to_owned());
+                    let _ = tx.send(address);
                 }
                 lines_log.lock().expect("log").push(line);
             }
@@ -114,6 +120,11 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Every log line written so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+
     /// The log lines written so far that contain `text`.
     pub fn logged(&self, text: &str) -> usize {
         self.log
@@ -123,6 +134,15 @@ impl ServerProcess {
             .filter(|line| line.contains(text))
             .count()
     }
+}
+
+/// The address in the "serving" line, in either log format.
+fn serving_address(line: &str) -> Option<String> {
+    if let Some((_, address)) = line.split_once("serving address=") {
+        return Some(address.trim().to_owned());
+    }
+    let line: Value = serde_json::from_str(line).ok()?;
+    (line["message"] == "serving").then(|| line["address"].as_str().map(str::to_owned))?
 }
 
 impl Drop for ServerProcess {
