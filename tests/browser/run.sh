@@ -20,26 +20,9 @@ if [[ ! -x /usr/bin/chromium ]]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "run.sh: node and npm are needed (Node 20 or later)" >&2
-    exit 1
-fi
-
 cd "$here"
-# Reinstall only when node_modules is missing or not what the lock file pins.
-stale="$(node -e "
-const fs = require('fs');
-const { packages } = require('./package-lock.json');
-for (const [where, { version }] of Object.entries(packages)) {
-  if (!where) continue;
-  let installed;
-  try { installed = JSON.parse(fs.readFileSync(where + '/package.json')).version; } catch {}
-  if (installed !== version) { console.log(where); break; }
-}")"
-if [[ -n "$stale" ]]; then
-    # playwright-core downloads no browser: the test drives /usr/bin/chromium.
-    npm ci --no-audit --no-fund
-fi
+source ../npm_install.sh
+npm_install_from_lock
 
 if [[ -z "${SESSIONGRAPH_BIN:-}" ]]; then
     (cd "$repo" && cargo build --bin sessiongraph)

@@ -15,23 +15,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 binary="$(realpath "${SESSIONGRAPH_BIN:-$root/target/debug/sessiongraph}")"
 cd "$here"
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "run.sh: node and npm are needed (Node 20 or later)" >&2
-    exit 1
-fi
-# Reinstall only when node_modules is missing or not what the lock file pins.
-stale="$(node -e "
-const fs = require('fs');
-const { packages } = require('./package-lock.json');
-for (const [where, { version }] of Object.entries(packages)) {
-  if (!where) continue;
-  let installed;
-  try { installed = JSON.parse(fs.readFileSync(where + '/package.json')).version; } catch {}
-  if (installed !== version) { console.log(where); break; }
-}")"
-if [[ -n "$stale" ]]; then
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
+source ../npm_install.sh
+npm_install_from_lock
 
 rm -rf out src/gql src/relay/__generated__
 mkdir -p out
