@@ -570,7 +570,6 @@ async fn serve(global: &GlobalOptions) -> anyhow::Result<()> {
         ..defaults
     };
     let app = Application::build(config).await?;
-    tracing::info!(address = %app.address(), "serving");
     app.run_until_stopped().await
 }
 

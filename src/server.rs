@@ -259,6 +259,11 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then stops accepting and lets the
     /// requests in flight finish, for at most the shutdown timeout.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        // Listening for the signals before saying "serving": a SIGTERM
+        // sent as soon as that line is read must stop the server cleanly,
+        // not kill it by the signal's default action.
+        let shutdown = shutdown_signal()?;
+        tracing::info!(address = %self.address(), "serving");
         let database = self.database;
         let fatal = async move {
             match database.ready().await {
@@ -269,7 +274,7 @@ impl Application {
         let (stopping_tx, mut stopping) = watch::channel(false);
         let gateway = self.gateway.clone();
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.await;
             // Sockets close with 1001 (going away); requests finish.
             gateway.stop.send_replace(true);
             let _ = stopping_tx.send(true);
@@ -554,24 +559,25 @@ async fn readyz(State(gateway): State<Arc<Gateway>>) -> (StatusCode, &'static st
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C (SIGINT). The handlers are installed
+/// when this is called, not when the future is first polled.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

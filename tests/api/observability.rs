@@ -499,39 +499,42 @@ async fn json_logs_name_the_trace(db: TestDb) {
         ],
     )
     .await;
-    let response = server
-        .client
-        .post(server.url("/graphql"))
-        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
-        // Refused (and so logged at info): not JSON.
-        .header("content-type", "text/plain")
-        .body("{ sessions }")
-        .send()
-        .await
-        .expect("POST /graphql");
-    assert_eq!(response.status(), 415);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let server_span = loop {
-        if let Some(span) = received
-            .spans()
-            .into_iter()
-            .find(|span| hex(&span.trace_id) == CALLER_TRACE && span.name == "POST /graphql")
-        {
-            break span;
+    // Exports are best effort (a batch that fails to send is dropped, as
+    // the SDK does), so on a loaded machine the request is sent again
+    // until one of its server spans arrives; the log line checked is the
+    // one of the span that did.
+    let mut server_span = None;
+    for _attempt in 0..3 {
+        let response = server
+            .client
+            .post(server.url("/graphql"))
+            .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+            // Refused (and so logged at info): not JSON.
+            .header("content-type", "text/plain")
+            .body("{ sessions }")
+            .send()
+            .await
+            .expect("POST /graphql");
+        assert_eq!(response.status(), 415);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server_span.is_none() && Instant::now() < deadline {
+            server_span = received
+                .spans()
+                .into_iter()
+                .find(|span| hex(&span.trace_id) == CALLER_TRACE && span.name == "POST /graphql");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(Instant::now() < deadline, "no server span");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        if server_span.is_some() {
+            break;
+        }
+    }
+    let server_span = server_span.expect("no server span");
+    let span_id = hex(&server_span.span_id);
     let refused = json_lines(&server)
         .into_iter()
-        .find(|line| line["message"] == "request refused")
-        .expect("the refusal's line");
+        .find(|line| line["message"] == "request refused" && line["span_id"] == span_id.as_str())
+        .expect("the refusal's line, naming the exported span");
     assert_eq!(refused["trace_id"], CALLER_TRACE, "{refused}");
-    assert_eq!(
-        refused["span_id"],
-        hex(&server_span.span_id).as_str(),
-        "{refused}"
-    );
     assert!(refused["requestId"].is_string(), "{refused}");
 }
 
