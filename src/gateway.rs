@@ -21,7 +21,7 @@ use crate::auth::Access;
 use crate::codes::Code;
 use crate::graphql::errors::{RequestId, finish_server_error};
 use crate::graphql::{self, SessionGraphSchema};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestTally};
 use crate::store::consistency::{self, WalPosition};
 use crate::store::db::DatabaseState;
 use crate::store::replicas::{Freshness, ReadConnection, ReadRouter};
@@ -71,16 +71,29 @@ impl Gateway {
         };
         // Labels metrics: only a trusted document's names are bounded.
         let operation_name = admitted.trusted_operation.clone();
+        // The execution slot stays in `admitted` until this returns.
         let Admitted {
-            request, access, ..
+            request,
+            access,
+            projection,
+            ..
         } = admitted;
         let reads = if mutation {
             self.reads.on_primary()
         } else {
             self.reads_for(&access, written).await
         };
-        let run = graphql::execute(&self.schema, reads, request, request_id.clone(), access)
-            .instrument(crate::telemetry::step_span("graphql.execute"));
+        let prepared = graphql::Prepared {
+            request,
+            access,
+            projection,
+            operation_span: crate::telemetry::current_span(),
+        };
+        let run = RequestTally::count(
+            &self.metrics,
+            graphql::execute(&self.schema, reads, prepared, request_id.clone()),
+        )
+        .instrument(crate::telemetry::step_span("graphql.execute"));
         let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await;
         let mut response = match outcome {
             Ok(Ok(response)) => response,
@@ -164,13 +177,13 @@ impl Gateway {
         admitted.release_slot();
         let running = self.metrics.subscription_started();
         let reads = self.reads_for(&admitted.access, written).await;
-        let events = graphql::execute_stream(
-            &self.schema,
-            reads,
-            admitted.request,
-            request_id.clone(),
-            admitted.access,
-        );
+        let prepared = graphql::Prepared {
+            request: admitted.request,
+            access: admitted.access,
+            projection: admitted.projection,
+            operation_span: crate::telemetry::current_span(),
+        };
+        let events = graphql::execute_stream(&self.schema, reads, prepared, request_id.clone());
         // A panic in a resolver ends the subscription with an internal
         // error, not the connection it runs on.
         AssertUnwindSafe(events)

@@ -700,6 +700,9 @@ async fn run_batch(
             Err(refusal) => {
                 if unpaid.is_none() {
                     unpaid = after_unpaid_entry(index, &refusal);
+                } else if matches!(refusal.kind, RefusalKind::RateLimited { .. }) {
+                    // Refused after the unpaid entry, outside admission.
+                    gateway.metrics.rate_limited.inc();
                 }
                 body.extend_from_slice(&refusal_body(&refusal, &request_id));
             }

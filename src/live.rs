@@ -16,6 +16,8 @@ use rustc_hash::FxHashMap;
 use sea_orm::sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
+use prometheus_client::metrics::counter::Counter;
+
 use crate::auth::Access;
 use crate::store::events::{CHANNEL, EventKind, SessionEvent, SqliteOutbox, parse_payload};
 
@@ -89,11 +91,12 @@ impl Queue {
 
     /// Queues `delivery`, or, with `capacity` deliveries already waiting,
     /// the overflow notice instead, after which nothing more is queued.
-    fn push(&self, delivery: Delivery, capacity: usize) {
+    /// Returns whether `delivery` was queued.
+    fn push(&self, delivery: Delivery, capacity: usize) -> bool {
         if self.overflowed.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
-        {
+        let queued = {
             let mut deliveries = self
                 .deliveries
                 .lock()
@@ -101,11 +104,14 @@ impl Queue {
             if deliveries.len() >= capacity {
                 self.overflowed.store(true, Ordering::Relaxed);
                 deliveries.push_back(Delivery::Overflowed { capacity });
+                false
             } else {
                 deliveries.push_back(delivery);
+                true
             }
-        }
+        };
         self.pushed.notify_one();
+        queued
     }
 }
 
@@ -149,6 +155,18 @@ pub struct EventHub {
     zones: Mutex<FxHashMap<String, Vec<Subscriber>>>,
     next_id: AtomicU64,
     queue_capacity: usize,
+    counters: EventCounters,
+}
+
+/// What the hub counts for `/metrics`.
+#[derive(Clone, Default)]
+pub struct EventCounters {
+    /// Events queued for a subscription that wants them.
+    pub delivered: Counter,
+    /// Events a full (or overflowed) queue could not take.
+    pub dropped: Counter,
+    /// RESYNC notices, each sent to every subscription.
+    pub resyncs: Counter,
 }
 
 /// A subscription's end of the hub; leaving the hub when dropped.
@@ -176,11 +194,12 @@ impl Drop for Subscription {
 }
 
 impl EventHub {
-    pub fn new(queue_capacity: usize) -> Arc<EventHub> {
+    pub fn new(queue_capacity: usize, counters: EventCounters) -> Arc<EventHub> {
         Arc::new(EventHub {
             zones: Mutex::default(),
             next_id: AtomicU64::new(1),
             queue_capacity: queue_capacity.max(1),
+            counters,
         })
     }
 
@@ -222,7 +241,11 @@ impl EventHub {
             };
             let event = Arc::new(event);
             for subscriber in subscribers.iter().filter(|s| s.wants(&event)) {
-                self.deliver(subscriber, Delivery::Event(event.clone()));
+                if self.deliver(subscriber, Delivery::Event(event.clone())) {
+                    self.counters.delivered.inc();
+                } else {
+                    self.counters.dropped.inc();
+                }
             }
         }
     }
@@ -232,14 +255,16 @@ impl EventHub {
     pub fn resync(&self) {
         // To the microsecond, as every instant the gateway stores or prints.
         let now = crate::timestamp::truncate_to_micros(Utc::now());
+        self.counters.resyncs.inc();
         let zones = self.zones.lock().unwrap_or_else(PoisonError::into_inner);
         for subscriber in zones.values().flatten() {
             self.deliver(subscriber, Delivery::Resync(now));
         }
     }
 
-    fn deliver(&self, subscriber: &Subscriber, delivery: Delivery) {
-        subscriber.queue.push(delivery, self.queue_capacity);
+    /// Whether the subscriber's queue took `delivery`.
+    fn deliver(&self, subscriber: &Subscriber, delivery: Delivery) -> bool {
+        subscriber.queue.push(delivery, self.queue_capacity)
     }
 }
 
@@ -357,12 +382,13 @@ mod tests {
             application_id: None,
             root_id: "ses_0".into(),
             occurred_at: 1,
+            written_in: None,
         }
     }
 
     #[test]
     fn a_subscription_that_falls_behind_ends_with_the_limit_instead_of_growing() {
-        let hub = EventHub::new(2);
+        let hub = EventHub::new(2, EventCounters::default());
         let subscription = hub.subscribe("zone_a", &Access::unrestricted(), EventFilter::default());
         hub.publish((0..5).map(event).collect());
         let mut received = Vec::new();
@@ -381,7 +407,7 @@ mod tests {
 
     #[test]
     fn filters_and_organizations_decide_who_receives() {
-        let hub = EventHub::new(10);
+        let hub = EventHub::new(10, EventCounters::default());
         let other_org = crate::auth::Access::unrestricted();
         let everyone = hub.subscribe("zone_a", &other_org, EventFilter::default());
         let by_user = hub.subscribe(

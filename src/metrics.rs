@@ -3,7 +3,10 @@
 //! (statements per request). Each gateway process reports its own; a
 //! Prometheus server sums them across processes.
 
+use std::borrow::Cow;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
@@ -32,6 +35,18 @@ pub struct Metrics {
     /// Rate limit checks and persisted query lookups served from this
     /// process's memory because Redis did not answer.
     pub redis_fallbacks: Counter,
+    /// Requests refused because the caller's cost budget could not pay.
+    pub rate_limited: Counter,
+    /// Subscription events queued for their subscribers, and those a full
+    /// queue refused (its subscription then ends).
+    pub events_delivered: Counter,
+    pub events_dropped: Counter,
+    /// RESYNC notices sent (each reaches every subscription).
+    pub resyncs: Counter,
+    /// Keys per dataloader batch, by loader.
+    batch_keys: Family<BatchLabels, Histogram, fn() -> Histogram>,
+    /// Statements each GraphQL request sent, transaction control included.
+    statements_per_request: Histogram,
     /// Server-sent event streams open now.
     sse_streams: Gauge,
     /// Subscriptions running now, over either transport.
@@ -50,13 +65,93 @@ pub struct Metrics {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     operation_type: &'static str,
-    operation_name: String,
-    code: String,
+    // Borrowed in the common case (`other`, `OK`): a lookup of a series
+    // that exists allocates nothing.
+    operation_name: Cow<'static, str>,
+    code: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
     status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BatchLabels {
+    /// The loader's type name: a fixed set.
+    kind: &'static str,
+}
+
+fn batch_keys_histogram() -> Histogram {
+    // 1 to 1,024 keys.
+    Histogram::new(exponential_buckets(1.0, 2.0, 11))
+}
+
+tokio::task_local! {
+    /// The request whose task (or dataloader batch) is running.
+    static REQUEST: Arc<RequestTally>;
+}
+
+/// What one GraphQL request sent, counted where statements are counted
+/// (the pool's callback, which knows no request) through the task it runs
+/// in: the request's own task and its dataloader batches' tasks.
+pub struct RequestTally {
+    metrics: Arc<Metrics>,
+    statements: AtomicU64,
+}
+
+impl RequestTally {
+    /// Runs `request` with its statements tallied; observes the count in
+    /// `statements_per_request` when it ends (or is dropped, on a timeout).
+    pub async fn count<F: Future>(metrics: &Arc<Metrics>, request: F) -> F::Output {
+        let tally = Arc::new(RequestTally {
+            metrics: metrics.clone(),
+            statements: AtomicU64::new(0),
+        });
+        let _observe = ObserveOnDrop(tally.clone());
+        REQUEST.scope(tally, request).await
+    }
+
+    /// The running request's tally, for a task it spawns to carry on.
+    pub fn current() -> Option<Arc<RequestTally>> {
+        REQUEST.try_with(Arc::clone).ok()
+    }
+
+    /// Runs `task`, spawned by the request, as part of it.
+    pub async fn within<F: Future>(tally: Option<Arc<RequestTally>>, task: F) -> F::Output {
+        match tally {
+            Some(tally) => REQUEST.scope(tally, task).await,
+            None => task.await,
+        }
+    }
+
+    /// Counts a statement for the running request, if one runs.
+    pub fn statement_sent() {
+        let _ = REQUEST.try_with(|tally| tally.statements.fetch_add(1, Ordering::Relaxed));
+    }
+
+    /// Records a dataloader batch of `keys` keys of the running request.
+    pub fn batch_loaded(kind: &'static str, keys: usize) {
+        let _ = REQUEST.try_with(|tally| {
+            tally
+                .metrics
+                .batch_keys
+                .get_or_create(&BatchLabels { kind })
+                .observe(keys as f64);
+        });
+    }
+}
+
+struct ObserveOnDrop(Arc<RequestTally>);
+
+impl Drop for ObserveOnDrop {
+    fn drop(&mut self) {
+        let statements = self.0.statements.load(Ordering::Relaxed);
+        self.0
+            .metrics
+            .statements_per_request
+            .observe(statements as f64);
+    }
 }
 
 /// The `operation_name` label of an operation. Names are the client's to
@@ -65,8 +160,11 @@ struct StatusLabels {
 /// own series; every other document, automatic persisted queries
 /// included, shares `other`, which keeps `/metrics` bounded whatever names
 /// clients send.
-pub fn operation_name_label(trusted_operation: Option<&str>) -> String {
-    trusted_operation.unwrap_or("other").to_owned()
+pub fn operation_name_label(trusted_operation: Option<&str>) -> Cow<'static, str> {
+    match trusted_operation {
+        Some(name) => Cow::Owned(name.to_owned()),
+        None => Cow::Borrowed("other"),
+    }
 }
 
 /// One open thing counted in a gauge, until it is dropped: tied to the
@@ -160,6 +258,44 @@ impl Metrics {
             "Rate limit checks and persisted query lookups served from this process's memory because Redis did not answer",
             redis_fallbacks.clone(),
         );
+        let rate_limited = Counter::default();
+        registry.register(
+            "rate_limited_requests",
+            "GraphQL requests (batch entries included) refused because the caller's rate limit could not pay their cost",
+            rate_limited.clone(),
+        );
+        let events_delivered = Counter::default();
+        registry.register(
+            "subscription_events_delivered",
+            "Session events queued for a subscription that asked for them",
+            events_delivered.clone(),
+        );
+        let events_dropped = Counter::default();
+        registry.register(
+            "subscription_events_dropped",
+            "Session events a subscription's full queue could not take (the subscription ends with an error)",
+            events_dropped.clone(),
+        );
+        let resyncs = Counter::default();
+        registry.register(
+            "subscription_resyncs",
+            "RESYNC notices sent to every subscription, after events may have been missed",
+            resyncs.clone(),
+        );
+        let batch_keys = Family::<BatchLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            batch_keys_histogram,
+        );
+        registry.register(
+            "dataloader_batch_keys",
+            "Keys per dataloader batch, by loader",
+            batch_keys.clone(),
+        );
+        let statements_per_request = Histogram::new(exponential_buckets(1.0, 2.0, 9));
+        registry.register(
+            "graphql_request_statements",
+            "SQL statements each GraphQL request sent, transaction control included",
+            statements_per_request.clone(),
+        );
         let sse_streams = Gauge::default();
         registry.register(
             "sse_streams",
@@ -208,6 +344,12 @@ impl Metrics {
             reads_on_primary,
             reads_on_replica,
             redis_fallbacks,
+            rate_limited,
+            events_delivered,
+            events_dropped,
+            resyncs,
+            batch_keys,
+            statements_per_request,
             sse_streams,
             subscriptions,
             websockets,
@@ -247,7 +389,10 @@ impl Metrics {
             .get_or_create(&OperationLabels {
                 operation_type,
                 operation_name: operation_name_label(trusted_operation),
-                code: code.to_owned(),
+                code: match code {
+                    "OK" => Cow::Borrowed("OK"),
+                    code => Cow::Owned(code.to_owned()),
+                },
             })
             .inc();
     }

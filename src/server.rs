@@ -24,8 +24,8 @@ use crate::gateway::Gateway;
 use crate::graphql::build_schema;
 use crate::http;
 use crate::import;
-use crate::live::{self, EventHub};
-use crate::metrics::Metrics;
+use crate::live::{self, EventCounters, EventHub};
+use crate::metrics::{Metrics, RequestTally};
 use crate::seed::{self, SeedOptions};
 use crate::shared_state::{SharedState, SharedStateSettings};
 use crate::store::db::{self, DatabaseState, Preparing};
@@ -166,7 +166,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let hub = EventHub::new(config.subscription_queue);
+        let hub = EventHub::new(
+            config.subscription_queue,
+            EventCounters {
+                delivered: metrics.events_delivered.clone(),
+                dropped: metrics.events_dropped.clone(),
+                resyncs: metrics.resyncs.clone(),
+            },
+        );
         let schema = build_schema(Some(db.clone()), Some(hub.clone()), config.introspection);
         let trusted_documents =
             TrustedDocuments::load(&config.trusted_documents, &schema, &config.limits)?;
@@ -214,6 +221,7 @@ impl Application {
                     shared_state,
                     trusted_documents,
                     trusted_documents_only: config.trusted_documents_only,
+                    rate_limited: metrics.rate_limited.clone(),
                 },
                 database.clone(),
             ),
@@ -346,6 +354,7 @@ fn count_statements(db: &mut DatabaseConnection, metrics: &Arc<Metrics>) {
     };
     db.set_metric_callback(move |info| {
         counted.sql_statements.inc();
+        RequestTally::statement_sent();
         if info.failed {
             counted.sql_failures.inc();
         }

@@ -175,6 +175,13 @@ pub fn init(format: LogFormat) -> Telemetry {
 /// The server span of one HTTP request, named by its id (`requestId`),
 /// continuing the caller's W3C `traceparent` when tracing is on.
 pub fn request_span(request_id: &str, method: &str, path: &str, headers: &HeaderMap) -> Span {
+    if !tracing_on() {
+        // Only what log lines need: the fmt layer formats every field of a
+        // new span into a string, and the HTTP attributes are the
+        // exporter's alone (they were a tenth of a point lookup's
+        // instructions with no exporter set).
+        return tracing::info_span!("request", requestId = request_id);
+    }
     let span = tracing::info_span!(
         "request",
         requestId = request_id,
@@ -189,15 +196,13 @@ pub fn request_span(request_id: &str, method: &str, path: &str, headers: &Header
         url.path = path,
         http.response.status_code = Empty,
     );
-    if tracing_on() {
-        if path == "/graphql" && method != "POST" {
-            span.record("otel.name", format!("{method} /graphql"));
-        }
-        let parent =
-            TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
-        if parent.span().span_context().is_valid() {
-            let _ = span.set_parent(parent);
-        }
+    if path == "/graphql" && method != "POST" {
+        span.record("otel.name", format!("{method} /graphql"));
+    }
+    let parent =
+        TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
     }
     span
 }
@@ -246,6 +251,67 @@ pub fn operation_span() -> Span {
     )
 }
 
+/// An operation span that continues the trace `traceparent` names (a
+/// W3C `traceparent` value, as a socket's messages carry it); a root of
+/// its own without one.
+pub fn operation_span_continuing(traceparent: Option<&str>) -> Span {
+    let span = operation_span();
+    if let Some(parent) = traceparent.filter(|_| tracing_on()).map(context_of)
+        && parent.span().span_context().is_valid()
+    {
+        let _ = span.set_parent(parent);
+    }
+    span
+}
+
+/// The trace context a W3C `traceparent` value names (invalid if it is
+/// not one).
+fn context_of(traceparent: &str) -> opentelemetry::Context {
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    TraceContextPropagator::new().extract(&carrier)
+}
+
+/// The current span as a W3C `traceparent`, when spans are exported.
+pub fn current_traceparent() -> Option<String> {
+    if !tracing_on() {
+        return None;
+    }
+    let context = Span::current().context();
+    let traced = context.span().span_context().clone();
+    traced.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            traced.trace_id(),
+            traced.span_id(),
+            traced.trace_flags().to_u8()
+        )
+    })
+}
+
+/// Records a subscription's event handed to its client, under the
+/// subscription's `operation` span and linked to the span of the write
+/// that sent it (`written_in`, a `traceparent`), which may be another
+/// process's.
+pub fn event_delivered(operation: &Span, kind: &'static str, written_in: Option<&str>) {
+    if !tracing_on() {
+        return;
+    }
+    let span = tracing::info_span!(
+        parent: operation,
+        "session.event",
+        otel.name = "session event delivered",
+        otel.kind = "consumer",
+        session.event.kind = kind,
+    );
+    if let Some(written_in) = written_in {
+        let write = context_of(written_in).span().span_context().clone();
+        if write.is_valid() {
+            span.add_link(write);
+        }
+    }
+}
+
 /// Names the current operation span once admission knows the operation.
 pub fn record_operation(operation_type: Option<&str>, operation_name: Option<&str>) {
     if !tracing_on() {
@@ -271,12 +337,31 @@ pub fn record_error(code: &str) {
     span.record("error.type", code);
 }
 
-/// A step of an operation (`graphql.admission`, `graphql.execute`).
+/// A step of an operation (`graphql.parse`, `graphql.admission`,
+/// `graphql.execute`), under the current span.
 pub fn step_span(name: &'static str) -> Span {
     if !tracing_on() {
         return Span::none();
     }
     tracing::info_span!("graphql.step", otel.name = name)
+}
+
+/// A step of an operation that runs inside another step (the engine
+/// validates inside its execution), hung under the operation itself.
+pub fn step_span_under(operation: &Span, name: &'static str) -> Span {
+    if !tracing_on() {
+        return Span::none();
+    }
+    tracing::info_span!(parent: operation, "graphql.step", otel.name = name)
+}
+
+/// The current span when spans are exported (a request's operation span,
+/// read where it is current); otherwise none.
+pub fn current_span() -> Span {
+    if !tracing_on() {
+        return Span::none();
+    }
+    Span::current()
 }
 
 /// One dataloader batch, under `parent` (the span that queued its first key).

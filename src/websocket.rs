@@ -95,6 +95,9 @@ struct Connection {
     request_id: RequestId,
     /// Operations started so far: the next one's index.
     started: Arc<AtomicUsize>,
+    /// The W3C `traceparent` of `connection_init`'s payload: the trace
+    /// the socket's operations continue unless one names its own.
+    traceparent: Option<Arc<str>>,
 }
 
 #[derive(Clone)]
@@ -123,10 +126,15 @@ impl Executor for SocketExecutor {
                 .and_then(|value| value.downcast_ref::<Connection>())
                 .map(|c| {
                     let index = c.started.fetch_add(1, Ordering::Relaxed);
-                    (c.access.clone(), c.open.clone(), c.request_id.entry(index))
+                    (
+                        c.access.clone(),
+                        c.open.clone(),
+                        c.request_id.entry(index),
+                        c.traceparent.clone(),
+                    )
                 })
         });
-        let Some((access, open, request_id)) = connection else {
+        let Some((access, open, request_id, socket_traceparent)) = connection else {
             return stream::once(future::ready(refused(Refusal::new(
                 RefusalKind::Unauthenticated {
                     challenge: String::new(),
@@ -153,7 +161,13 @@ impl Executor for SocketExecutor {
         // Boxed so that admission's state (and a query's whole execution)
         // is freed once it is done, instead of staying in the stream for
         // as long as the subscription lives.
-        let span = crate::telemetry::operation_span();
+        // The subscribe message's `extensions.traceparent`, else the
+        // socket's: graphql-ws clients can set either.
+        let traceparent = match request.extensions.0.get("traceparent") {
+            Some(async_graphql::Value::String(traceparent)) => Some(traceparent.as_str()),
+            _ => socket_traceparent.as_deref(),
+        };
+        let span = crate::telemetry::operation_span_continuing(traceparent);
         stream::once(Box::pin(async move {
             let responses = run(gateway, request, access, request_id)
                 .instrument(span)
@@ -246,12 +260,17 @@ async fn serve(
                 *expiry = access.expires_at();
             }
             acknowledged.store(true, Ordering::Release);
+            let traceparent = payload
+                .get("traceparent")
+                .and_then(|value| value.as_str())
+                .map(Arc::from);
             let mut data = Data::default();
             data.insert(Connection {
                 access,
                 open: Arc::default(),
                 request_id: request_id.clone(),
                 started: Arc::default(),
+                traceparent,
             });
             Ok(data)
         }

@@ -8,7 +8,8 @@
 //! one request with the text has passed validation, later ones run only the
 //! rule that reads their variables (validation was 19% of a point lookup's
 //! instructions and 5% of a nested query's). The schema is one per process,
-//! as is this cache.
+//! as is this cache. And its [`Projection`], the columns its fields read,
+//! which is a walk of the whole document.
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError};
@@ -16,6 +17,9 @@ use std::sync::{Mutex, PoisonError};
 use async_graphql::DocumentValidation;
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
+
+use crate::graphql::projection::projection_of;
+use crate::store::Projection;
 
 /// Query texts remembered per process.
 const CAPACITY: NonZeroUsize = match NonZeroUsize::new(256) {
@@ -26,8 +30,15 @@ const CAPACITY: NonZeroUsize = match NonZeroUsize::new(256) {
 /// 4 MiB of text and its documents.
 const MAX_REMEMBERED_BYTES: usize = 16 * 1024;
 
+#[derive(Clone)]
+struct Remembered {
+    document: ExecutableDocument,
+    validation: DocumentValidation,
+    projection: Projection,
+}
+
 pub struct ParsedDocuments {
-    cache: Mutex<LruCache<String, (ExecutableDocument, DocumentValidation)>>,
+    cache: Mutex<LruCache<String, Remembered>>,
 }
 
 impl Default for ParsedDocuments {
@@ -40,30 +51,44 @@ impl Default for ParsedDocuments {
 
 impl ParsedDocuments {
     /// Parses the request's query unless its document is remembered, and
-    /// leaves the document in the request for the engine.
-    pub fn parse<'r>(
+    /// leaves the document in the request for the engine. Returns the
+    /// columns the document reads. A parse is a `graphql.parse` span under
+    /// `operation`.
+    pub fn parse(
         &self,
-        request: &'r mut async_graphql::Request,
-    ) -> async_graphql::ServerResult<&'r ExecutableDocument> {
+        request: &mut async_graphql::Request,
+        operation: &tracing::Span,
+    ) -> async_graphql::ServerResult<Projection> {
         let remembered = self
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&request.query)
             .cloned();
-        if let Some((document, validation)) = remembered {
-            request.set_parsed_query(document);
-            request.set_document_validation(validation);
-        } else if request.query.len() <= MAX_REMEMBERED_BYTES {
-            let document = request.parsed_query()?.clone();
-            let validation = DocumentValidation::default();
-            request.set_document_validation(validation.clone());
+        if let Some(remembered) = remembered {
+            request.set_parsed_query(remembered.document);
+            request.set_document_validation(remembered.validation);
+            return Ok(remembered.projection);
+        }
+        let remember = request.query.len() <= MAX_REMEMBERED_BYTES;
+        let document = {
+            let _parsing = crate::telemetry::step_span_under(operation, "graphql.parse").entered();
+            request.parsed_query()?
+        };
+        let projection = projection_of(document);
+        if remember {
+            let remembered = Remembered {
+                document: document.clone(),
+                validation: DocumentValidation::default(),
+                projection,
+            };
+            request.set_document_validation(remembered.validation.clone());
             self.cache
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .put(request.query.clone(), (document, validation));
+                .put(request.query.clone(), remembered);
         }
-        request.parsed_query()
+        Ok(projection)
     }
 }
 
@@ -76,20 +101,18 @@ mod tests {
         let documents = ParsedDocuments::default();
         let query = "query Q($id: ID!) { session(id: $id) { __typename } }";
         let mut first = async_graphql::Request::new(query);
-        let parsed = format!(
-            "{:?}",
-            documents
-                .parse(&mut first)
-                .map(|d| d.operations.iter().count())
-        );
+        let parsed = documents.parse(&mut first, &tracing::Span::none()).ok();
         let mut second = async_graphql::Request::new(query);
-        let remembered = format!(
-            "{:?}",
-            documents
-                .parse(&mut second)
-                .map(|d| d.operations.iter().count())
-        );
+        let remembered = documents.parse(&mut second, &tracing::Span::none()).ok();
+        assert!(parsed.is_some());
         assert_eq!(parsed, remembered);
+        let operations = |request: &mut async_graphql::Request| {
+            request
+                .parsed_query()
+                .map(|d| d.operations.iter().count())
+                .ok()
+        };
+        assert_eq!(operations(&mut first), operations(&mut second));
         assert_eq!(documents.cache.lock().map(|c| c.len()).unwrap_or(0), 1);
     }
 
@@ -97,7 +120,11 @@ mod tests {
     fn parse_failures_are_not_remembered() {
         let documents = ParsedDocuments::default();
         let mut request = async_graphql::Request::new("{ session(");
-        assert!(documents.parse(&mut request).is_err());
+        assert!(
+            documents
+                .parse(&mut request, &tracing::Span::none())
+                .is_err()
+        );
         assert_eq!(documents.cache.lock().map(|c| c.len()).unwrap_or(0), 0);
     }
 }

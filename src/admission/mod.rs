@@ -29,12 +29,14 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use async_graphql::parser::types::OperationType;
+use prometheus_client::metrics::counter::Counter;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
 use crate::shared_state::SharedState;
+use crate::store::Projection;
 use crate::store::db::DatabaseState;
 use documents::ParsedDocuments;
 use limits::Limits;
@@ -91,6 +93,8 @@ pub struct AdmissionSettings {
     /// Run only documents named by id, except for tokens with the
     /// `documents:any` scope (see `--trusted-documents-only`).
     pub trusted_documents_only: bool,
+    /// Counts the requests the rate limit refuses.
+    pub rate_limited: Counter,
 }
 
 /// Whether the transport lets the request change data.
@@ -113,6 +117,9 @@ pub struct Admitted {
     /// The operation's name when it is one of a trusted document's
     /// operations: a name the server knows, which metrics may label with.
     pub trusted_operation: Option<String>,
+    /// The columns the document reads, found when it was first parsed (or
+    /// loaded, for a trusted document); `None` when it does not parse.
+    pub projection: Option<Projection>,
     slot: Option<OwnedSemaphorePermit>,
 }
 
@@ -133,6 +140,7 @@ pub struct Admission {
     trusted_documents_only: bool,
     parsed_documents: ParsedDocuments,
     rate_limiter: Option<Arc<CostRateLimiter>>,
+    rate_limited: Counter,
     /// Permits to execute; bounds the memory and database connections that
     /// requests in flight hold.
     execution_slots: Arc<Semaphore>,
@@ -153,6 +161,7 @@ impl Admission {
             rate_limiter: settings
                 .rate_limit
                 .map(|rate_limit| CostRateLimiter::new(rate_limit, settings.shared_state.clone())),
+            rate_limited: settings.rate_limited,
             execution_slots: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
             authenticator: settings.authenticator,
             database,
@@ -196,9 +205,10 @@ impl Admission {
         access: Arc<Access>,
         mutations: Mutations,
     ) -> Result<Admitted, Refusal> {
+        let operation = crate::telemetry::current_span();
         let span = crate::telemetry::step_span("graphql.admission");
         let mut admitted = self
-            .admit_untraced(request, access, mutations)
+            .admit_untraced(request, access, mutations, &operation)
             .instrument(span)
             .await;
         if crate::telemetry::tracing_on() {
@@ -213,11 +223,14 @@ impl Admission {
         admitted
     }
 
+    /// `operation` is the operation's span: parsing is a step of its own
+    /// under it, beside admission.
     async fn admit_untraced(
         &self,
         mut request: async_graphql::Request,
         access: Arc<Access>,
         mutations: Mutations,
+        operation: &tracing::Span,
     ) -> Result<Admitted, Refusal> {
         let trusted = self
             .trusted_documents
@@ -225,17 +238,18 @@ impl Admission {
             .named(&request)
             .map_err(trusted_document_refusal)?;
         let mut trusted_operation = None;
-        let parsed = match trusted {
+        let projection = match trusted {
             Some(document) => {
                 document.install(&mut request);
                 trusted_operation = known_operation_name(&mut request);
                 if screening::holds_nul("", &request.variables) {
                     return Err(holds_nul());
                 }
-                true
+                Some(document.projection)
             }
-            None => self.resolve_text(&mut request, &access).await?,
+            None => self.resolve_text(&mut request, &access, operation).await?,
         };
+        let parsed = projection.is_some();
         if parsed && mutations == Mutations::Refused {
             let operation_name = request.operation_name.clone();
             if let Ok(document) = request.parsed_query()
@@ -261,6 +275,7 @@ impl Admission {
         if let Some(limiter) = &self.rate_limiter {
             let caller = access.subject().unwrap_or("anonymous");
             if let Err(limited) = limiter.check(caller, cost).await {
+                self.rate_limited.inc();
                 return Err(
                     over_budget(limited.to_string(), limited.retry_after.as_secs().max(1))
                         .with_details(json!({ "cost": limited.cost })),
@@ -275,18 +290,20 @@ impl Admission {
             access,
             operation_type,
             trusted_operation,
+            projection,
             slot,
         })
     }
 
     /// The text of a request that names no trusted document: its own, or
     /// the automatic persisted query its hash names; screened and parsed.
-    /// Returns whether it parsed.
+    /// Returns the columns it reads, when it parsed.
     async fn resolve_text(
         &self,
         request: &mut async_graphql::Request,
         access: &Access,
-    ) -> Result<bool, Refusal> {
+        operation: &tracing::Span,
+    ) -> Result<Option<Projection>, Refusal> {
         if self.trusted_documents_only {
             // A persisted query's hash alone names a document by id, which
             // this set does not hold.
@@ -311,7 +328,7 @@ impl Admission {
         // A document that does not parse is reported when it runs, and is
         // neither checked for mutations nor measured: `parsed_query` would
         // only parse it again.
-        Ok(self.parsed_documents.parse(request).is_ok())
+        Ok(self.parsed_documents.parse(request, operation).ok())
     }
 
     /// Checks the parsed document before validation, so a hostile document

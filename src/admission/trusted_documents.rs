@@ -24,6 +24,8 @@ use super::limits;
 use super::screening;
 use super::{RequestLimits, persisted_queries::sha256_hex};
 use crate::graphql::SessionGraphSchema;
+use crate::graphql::projection::projection_of;
+use crate::store::Projection;
 
 /// The longest id a request may name; manifests' ids are hashes (32 to 71
 /// characters) or short names.
@@ -38,6 +40,8 @@ pub struct TrustedDocument {
     /// Marked as passed when loaded: requests run only the rule that reads
     /// their variables.
     pub validation: DocumentValidation,
+    /// The columns its fields read, found once at load.
+    pub projection: Projection,
 }
 
 impl TrustedDocument {
@@ -329,10 +333,12 @@ fn prepare(
         limits::check(&document, name, &Variables::default(), &limits.query)
             .map_err(|exceeded| exceeded.to_string())?;
     }
+    let projection = projection_of(&document);
     Ok(TrustedDocument {
         text: Arc::from(text),
         document,
         validation,
+        projection,
     })
 }
 

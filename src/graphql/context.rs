@@ -21,6 +21,9 @@ pub struct RequestState {
     pub clock: Arc<Clock>,
     /// Who is asking: every statement is limited to these zones.
     pub access: Arc<Access>,
+    /// The operation's span, for the steps the engine runs inside its
+    /// execution (validation); none when spans are not exported.
+    pub operation_span: tracing::Span,
 }
 
 impl RequestState {

@@ -21,6 +21,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+use crate::metrics::RequestTally;
+
 /// At most this many keys go into one statement: well under both
 /// databases' bind-parameter limits.
 const MAX_KEYS_PER_STATEMENT: usize = 1000;
@@ -170,7 +172,8 @@ impl<L: Loader> DataLoader<L> {
         let pending = self.pending.clone();
         // The batch's span hangs under the resolver that queued its first key.
         let parent = crate::telemetry::tracing_on().then(tracing::Span::current);
-        tokio::spawn(async move {
+        let request = RequestTally::current();
+        tokio::spawn(RequestTally::within(request, async move {
             // An error means the request is gone (cancelled, timed out)
             // before ever going idle: nobody waits for this batch.
             if became_idle.changed().await.is_err() {
@@ -181,6 +184,7 @@ impl<L: Loader> DataLoader<L> {
                 pending.batch = None;
                 pending.keys.drain().collect()
             };
+            RequestTally::batch_loaded(kind::<L>(), keys.len());
             let span = match &parent {
                 Some(parent) => crate::telemetry::dataloader_span(parent, kind::<L>(), keys.len()),
                 None => tracing::Span::none(),
@@ -203,7 +207,7 @@ impl<L: Loader> DataLoader<L> {
             .await;
             let _ = batch.outcome.set(outcome.map(|()| found));
             batch.loaded.notify_waiters();
-        });
+        }));
     }
 }
 /// What a loader loads, for its batches' spans: its type's name.

@@ -28,17 +28,19 @@ pub mod zone_connections;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::{Response, SDLExportOptions, Schema, ServerError, ValidationResult};
 use chrono::Utc;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use tracing::Instrument;
 
 use crate::admission::screening;
 use crate::auth::Access;
 use crate::codes::Code;
 use crate::live::EventHub;
 use crate::store::replicas::ReadConnection;
-use crate::store::{Clock, Reader};
+use crate::store::{Clock, Projection, Reader};
 use context::RequestState;
 use dataloader::{IdleSignal, StreamUntilIdle, UntilIdle};
 use errors::RequestId;
@@ -75,7 +77,39 @@ pub fn build_schema(
     if !introspection {
         builder = builder.disable_introspection();
     }
+    if crate::telemetry::tracing_on() {
+        // Only then: any extension sends every field through the
+        // extension chain (see above).
+        builder = builder.extension(ValidationSpans);
+    }
     builder.finish()
+}
+
+/// The engine's validation as a `graphql.validate` span under the
+/// operation's span.
+struct ValidationSpans;
+
+impl ExtensionFactory for ValidationSpans {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ValidationSpans)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ValidationSpans {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let span = match ctx.data_opt::<RequestState>() {
+            Some(state) => {
+                crate::telemetry::step_span_under(&state.operation_span, "graphql.validate")
+            }
+            None => crate::telemetry::step_span("graphql.validate"),
+        };
+        next.run(ctx).instrument(span).await
+    }
 }
 
 /// The schema in SDL, as `sessiongraph schema` prints it.
@@ -85,16 +119,26 @@ pub fn sdl() -> String {
     build_schema(None, None, true).sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
+/// An admitted request, with what admission learnt of it that execution
+/// uses.
+pub struct Prepared {
+    pub request: async_graphql::Request,
+    pub access: Arc<Access>,
+    /// The columns its document reads; `None` when it does not parse.
+    pub projection: Option<Projection>,
+    /// See [`RequestState::operation_span`].
+    pub operation_span: tracing::Span,
+}
+
 /// Runs one admitted request with its own dataloaders, so batches never
 /// span requests; see [`dataloader`] for when they load.
 pub async fn execute(
     schema: &SessionGraphSchema,
     db: ReadConnection,
-    request: async_graphql::Request,
+    request: Prepared,
     request_id: RequestId,
-    access: Arc<Access>,
 ) -> Response {
-    let (request, idle) = match with_request_state(request, db, request_id, access) {
+    let (request, idle) = match with_request_state(request, db, request_id) {
         Ok(prepared) => prepared,
         Err(parse_failure) => return parse_failure,
     };
@@ -108,11 +152,10 @@ pub async fn execute(
 pub fn execute_stream(
     schema: &SessionGraphSchema,
     db: ReadConnection,
-    request: async_graphql::Request,
+    request: Prepared,
     request_id: RequestId,
-    access: Arc<Access>,
 ) -> BoxStream<'static, Response> {
-    let (request, idle) = match with_request_state(request, db, request_id, access) {
+    let (request, idle) = match with_request_state(request, db, request_id) {
         Ok(prepared) => prepared,
         Err(parse_failure) => {
             return futures_util::stream::once(async move { parse_failure }).boxed();
@@ -129,14 +172,20 @@ pub fn execute_stream(
 /// validation failures that follow.
 #[allow(clippy::result_large_err)] // the error is the finished answer
 fn with_request_state(
-    mut request: async_graphql::Request,
+    prepared: Prepared,
     db: ReadConnection,
     request_id: RequestId,
-    access: Arc<Access>,
 ) -> Result<(async_graphql::Request, IdleSignal), Response> {
-    let projection = match request.parsed_query() {
-        Ok(document) => projection_of(document),
-        Err(error) => {
+    let Prepared {
+        mut request,
+        access,
+        projection,
+        operation_span,
+    } = prepared;
+    let projection = match (projection, request.parsed_query()) {
+        (Some(projection), _) => projection,
+        (None, Ok(document)) => projection_of(document),
+        (None, Err(error)) => {
             return Err(Response::from_request_errors(vec![with_code(
                 error,
                 Code::GraphqlParseFailed,
@@ -152,6 +201,7 @@ fn with_request_state(
         request_id,
         clock,
         access,
+        operation_span,
     };
     Ok((request.data(state), idle))
 }

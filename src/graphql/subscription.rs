@@ -166,11 +166,13 @@ impl Subscription {
             hub.subscribe(&zone_id.0, &state.access, filter.unwrap_or_default().into());
         let clock = state.clock.clone();
         let reader = state.reader.clone();
+        let operation_span = state.operation_span.clone();
         let zone_id = zone_id.0;
         Ok(stream::unfold(Some(subscription), move |subscription| {
             let clock = clock.clone();
             let reader = reader.clone();
             let zone_id = zone_id.clone();
+            let operation_span = operation_span.clone();
             async move {
                 let subscription = subscription?;
                 let delivery = subscription.receiver.recv().await;
@@ -181,6 +183,11 @@ impl Subscription {
                 reader.retarget(Freshness::AsOf(Instant::now()));
                 Some(match delivery {
                     Delivery::Event(event) => {
+                        crate::telemetry::event_delivered(
+                            &operation_span,
+                            event.kind.name(),
+                            event.written_in.as_deref(),
+                        );
                         (Ok(SessionEvent::Written(event)), Some(subscription))
                     }
                     Delivery::Resync(at) => {

@@ -35,6 +35,18 @@ pub enum EventKind {
     Deleted,
 }
 
+impl EventKind {
+    /// As the schema's `SessionEventKind` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Created => "CREATED",
+            EventKind::Updated => "UPDATED",
+            EventKind::Revoked => "REVOKED",
+            EventKind::Deleted => "DELETED",
+        }
+    }
+}
+
 /// One session written, with what subscriptions filter and scope by (a
 /// deleted session can no longer be read for them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +69,10 @@ pub struct SessionEvent {
     /// [`publish`].
     #[serde(rename = "t", default)]
     pub occurred_at: i64,
+    /// The W3C `traceparent` of the write's span, when spans are
+    /// exported: each delivery, on any process, links to it.
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    pub written_in: Option<String>,
 }
 
 impl SessionEvent {
@@ -83,6 +99,7 @@ pub(super) fn event_from_row(
         application_id: row.try_get_by_index(4)?,
         root_id: row.try_get_by_index(5)?,
         occurred_at: 0,
+        written_in: None,
     })
 }
 
@@ -98,6 +115,7 @@ pub(super) fn event_from_session(kind: EventKind, row: &super::SessionRow) -> Se
         application_id: row.application_id.clone(),
         root_id: row.root_id.clone(),
         occurred_at: 0,
+        written_in: None,
     }
 }
 
@@ -108,8 +126,10 @@ pub async fn publish(txn: &impl ConnectionTrait, events: &mut [SessionEvent]) ->
         return Ok(());
     }
     let now = Utc::now();
+    let written_in = crate::telemetry::current_traceparent();
     for event in events.iter_mut() {
         event.occurred_at = now.timestamp_micros();
+        event.written_in.clone_from(&written_in);
     }
     let backend = txn.get_database_backend();
     for payload in payloads(events) {
@@ -249,6 +269,7 @@ mod tests {
             application_id: None,
             root_id: "ses_000000000000".into(),
             occurred_at: 1,
+            written_in: None,
         }
     }
 

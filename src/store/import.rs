@@ -79,6 +79,7 @@ where
             application_id: session.application_id.clone(),
             root_id: session.root_id.clone(),
             occurred_at: 0,
+            written_in: None,
         });
     });
     upsert::<session::Entity, _>(&txn, sessions, progress).await?;

@@ -269,6 +269,14 @@ async fn the_rate_limit_charges_entries_in_order(db: TestDb) {
         assert!(answer.get("data").is_none(), "{body}");
     }
     assert_eq!(answers[2]["errors"][0]["extensions"]["cost"], 5);
+    // Each of the three refused entries is a rate-limited request.
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "sessiongraph_rate_limited_requests_total 3"),
+        "{metrics}"
+    );
 }
 
 async fn arrays_over_the_limit_are_refused_whole(db: TestDb) {

@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::Value;
 
+use crate::helpers::graphql_ws;
 use crate::helpers::processes::ServerProcess;
 use crate::helpers::*;
 
@@ -174,7 +175,68 @@ async fn metrics_are_labelled_and_bounded(db: TestDb) {
     assert!(series("sessiongraph_database_connections_in_use") >= 0.0);
 }
 
+/// `/metrics` reads `name` (a whole series, labels included).
+async fn series(app: &TestApp, name: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.expect("metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Every statement a request sends is counted for it, and each
+/// dataloader batch's size is recorded under its loader.
+async fn each_request_counts_its_statements_and_batches(db: TestDb) {
+    let app = spawn_app_with(db, &example_document()).await;
+    let nested = r#"{ sessions(zoneId: "zone_demo", filter: { includeNested: true }) {
+        totalCount
+        nodes { ... on UserSession { id user { email } children { totalCount } parent { id } } } } }"#;
+    for _ in 0..2 {
+        let statements = series(&app, "sessiongraph_sql_statements_total").await;
+        let counted = series(&app, "sessiongraph_graphql_request_statements_sum").await;
+        let requests = series(&app, "sessiongraph_graphql_request_statements_count").await;
+        app.query(nested, Value::Null).await;
+        let sent = series(&app, "sessiongraph_sql_statements_total").await - statements;
+        assert!(sent >= 3.0, "{sent} statements");
+        assert_eq!(
+            series(&app, "sessiongraph_graphql_request_statements_sum").await - counted,
+            sent
+        );
+        assert_eq!(
+            series(&app, "sessiongraph_graphql_request_statements_count").await - requests,
+            1.0
+        );
+    }
+    let text = app.get("/metrics").await.text().await.expect("metrics");
+    let batches: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("sessiongraph_dataloader_batch_keys_count{kind="))
+        .collect();
+    assert!(batches.len() >= 2, "{text}");
+    // Each loader batched at least once in each of the two requests.
+    assert!(
+        batches.iter().all(|l| l
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse::<f64>().ok())
+            .is_some_and(|n| n >= 2.0)),
+        "{batches:?}"
+    );
+    assert_eq!(
+        series(&app, "sessiongraph_subscription_events_delivered_total").await,
+        0.0
+    );
+    assert!(
+        text.contains("sessiongraph_subscription_resyncs_total"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sessiongraph_rate_limited_requests_total 0"),
+        "{text}"
+    );
+}
+
 crate::on_both_databases!(
+    each_request_counts_its_statements_and_batches,
     metrics_are_labelled_and_bounded,
     json_logs_carry_the_request_id,
     a_request_without_an_id_gets_one_in_answer_and_logs,
@@ -361,7 +423,13 @@ async fn a_nested_query_is_one_trace_from_http_to_sql(db: TestDb) {
         attribute(operation, "graphql.operation.name").as_deref(),
         Some("Nested")
     );
-    for step in ["graphql.admission", "graphql.execute"] {
+    // A text seen for the first time is parsed and validated.
+    for step in [
+        "graphql.parse",
+        "graphql.validate",
+        "graphql.admission",
+        "graphql.execute",
+    ] {
         assert_eq!(named(step).parent_span_id, operation.span_id, "{step}");
     }
     let execute = named("graphql.execute");
@@ -538,8 +606,99 @@ async fn json_logs_name_the_trace(db: TestDb) {
     assert!(refused["requestId"].is_string(), "{refused}");
 }
 
+const SOCKET_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const SOCKET_SPAN: &str = "00f067aa0ba902b7";
+
+/// A subscription on one process continues the trace its socket names,
+/// and each event it delivers links to the span of the write that sent
+/// it, made by another process.
+async fn an_event_links_to_its_write_across_processes(db: TestDb) {
+    let output = import_json(&db, &example_document()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (endpoint, received) = otlp_receiver().await;
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ];
+    let writer = ServerProcess::start_with_env(&db, &[], &env).await;
+    let reader = ServerProcess::start_with_env(&db, &[], &env).await;
+    let mut socket = graphql_ws::connect(
+        &reader.address,
+        serde_json::json!({ "traceparent": format!("00-{SOCKET_TRACE}-{SOCKET_SPAN}-01") }),
+    )
+    .await;
+    graphql_ws::start(
+        &mut socket,
+        serde_json::json!({ "query": r#"subscription Watch { sessionEvents(zoneId: "zone_demo", filter: {kinds: [REVOKED]}) { kind sessionId } }"# }),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reader.metric("sessiongraph_subscriptions").await < 1.0 {
+        assert!(Instant::now() < deadline, "the subscription never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Counted as it starts; it waits on the hub once its resolver has run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let response = writer
+        .client
+        .post(writer.url("/graphql"))
+        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+        .json(&serde_json::json!({ "query": r#"mutation { updateSession(id: "ses_root01", input: {status: REVOKED}) { revokedCount } }"# }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["data"]["updateSession"]["revokedCount"], 1, "{body}");
+    let event = graphql_ws::message(&mut socket).await;
+    assert_eq!(
+        event["payload"]["data"]["sessionEvents"]["sessionId"], "ses_root01",
+        "{event}"
+    );
+    assert_eq!(
+        reader
+            .metric("sessiongraph_subscription_events_delivered_total")
+            .await,
+        1.0
+    );
+
+    // The subscription's span ends, and is exported, when it does.
+    graphql_ws::stop(&mut socket).await;
+
+    let span = |find: &dyn Fn(&Span) -> bool| -> Span {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let spans = received.spans();
+            if let Some(span) = spans.iter().find(|span| find(span)) {
+                return span.clone();
+            }
+            assert!(Instant::now() < deadline, "{:#?}", names(&spans));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let delivered = span(&|span| span.name == "session event delivered");
+    assert_eq!(hex(&delivered.trace_id), SOCKET_TRACE);
+    assert_eq!(
+        attribute(&delivered, "session.event.kind").as_deref(),
+        Some("REVOKED")
+    );
+    let subscription = span(&|span| span.span_id == delivered.parent_span_id);
+    assert_eq!(subscription.name, "GraphQL operation");
+    assert_eq!(hex(&subscription.parent_span_id), SOCKET_SPAN);
+    assert_eq!(
+        attribute(&subscription, "graphql.operation.type").as_deref(),
+        Some("subscription")
+    );
+    // Linked to the writer's execution of the mutation, in its own trace.
+    let link = delivered.links.first().expect("a link to the write");
+    assert_eq!(hex(&link.trace_id), CALLER_TRACE);
+    let write = span(&|span| span.span_id == link.span_id);
+    assert_eq!(write.name, "graphql.execute");
+    assert_eq!(hex(&write.trace_id), CALLER_TRACE);
+}
+
 crate::on_both_databases!(
     json_logs_name_the_trace,
     a_nested_query_is_one_trace_from_http_to_sql,
     a_failed_operation_is_an_error_span,
+    an_event_links_to_its_write_across_processes,
 );

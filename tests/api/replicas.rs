@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sessiongraph::auth::{AuthSettings, KeySource};
 use sessiongraph::metrics::ReadTarget;
 
+use crate::helpers::graphql_ws;
 use crate::helpers::replica::Replica;
 use crate::helpers::*;
 
@@ -339,41 +340,15 @@ async fn without_a_subject_the_consistency_header_carries_the_write() {
 }
 
 /// Subscribes to the zone's events on `app` over graphql-transport-ws.
-async fn subscribe(
-    app: &TestApp,
-    query: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/graphql", app.address)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket");
-    let init = json!({ "type": "connection_init" }).to_string();
-    socket.send(Message::text(init)).await.expect("init");
-    let ack = socket.next().await.expect("ack").expect("ack");
-    assert!(
-        ack.to_text().unwrap_or("").contains("connection_ack"),
-        "{ack:?}"
-    );
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .expect("subscribe");
+/// A graphql-ws socket running the subscription `query`.
+async fn subscribe(app: &TestApp, query: &str) -> graphql_ws::Socket {
+    let mut socket = graphql_ws::connect(&app.address.to_string(), json!({})).await;
+    graphql_ws::start(&mut socket, json!({ "query": query })).await;
     socket
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reads_its_session_at_least_as_fresh_as_the_write_that_sent_it() {
-    use futures_util::StreamExt;
     let Some((db, replica, replica_url)) = primary_and_replica().await else {
         return;
     };
@@ -391,12 +366,7 @@ async fn an_event_reads_its_session_at_least_as_fresh_as_the_write_that_sent_it(
 
     replica.pause_replay().await;
     post(&a, REVOKE, None, None).await;
-    let message = tokio::time::timeout(Duration::from_secs(10), events.next())
-        .await
-        .expect("an event within 10 s")
-        .expect("a message")
-        .expect("a message");
-    let message: Value = serde_json::from_str(message.to_text().unwrap_or("")).expect("JSON");
+    let message = graphql_ws::message(&mut events).await;
     let event = &message["payload"]["data"]["sessionEvents"];
     assert_eq!(event["sessionId"], "ses_root01", "{message}");
     assert_eq!(event["session"]["status"], "REVOKED", "{message}");

@@ -7,14 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use sessiongraph::auth::{AuthSettings, KeySource};
 use sha2::{Digest, Sha256};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::helpers::graphql_ws::{self, Socket, message};
 use crate::helpers::processes::ServerProcess;
 use crate::helpers::*;
 
@@ -345,62 +343,14 @@ async fn only_trusted_documents_run_on_every_transport(db: TestDb) {
     assert_eq!(body["data"]["__typename"], "Query", "{body}");
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// A graphql-transport-ws socket, acknowledged.
 async fn socket(app: &TestApp, token: Option<&str>) -> Socket {
-    let mut request = format!("ws://{}/graphql", app.address)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket");
-    let payload = token.map_or(
-        json!({}),
-        |token| json!({ "Authorization": format!("Bearer {token}") }),
-    );
-    let init = json!({ "type": "connection_init", "payload": payload });
-    socket
-        .send(Message::text(init.to_string()))
-        .await
-        .expect("init");
-    let ack = message(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    socket
-}
-
-async fn message(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket is open")
-            .expect("a message");
-        if let Message::Text(text) = frame {
-            let message: Value = serde_json::from_str(&text).expect("JSON");
-            if message["type"] != "ping" {
-                return message;
-            }
-        }
-    }
+    graphql_ws::connect(&app.address.to_string(), graphql_ws::bearer(token)).await
 }
 
 /// Subscribes with `payload` under a fresh id; the first answer.
 async fn operation(socket: &mut Socket, payload: Value) -> Value {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let id = NEXT
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        .to_string();
-    let subscribe = json!({ "id": id, "type": "subscribe", "payload": payload });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .expect("subscribe");
+    graphql_ws::start(socket, payload).await;
     message(socket).await
 }
 
@@ -440,12 +390,7 @@ async fn sockets_and_event_streams_name_documents_by_id(db: TestDb) {
         "{answer}"
     );
     // A subscription by id is open until the socket closes.
-    let subscribe = json!({ "id": "events", "type": "subscribe",
-        "payload": { "documentId": document_id(EVENTS) } });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .expect("subscribe");
+    graphql_ws::start(&mut socket, json!({ "documentId": document_id(EVENTS) })).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, body) = post(&app, &json!({ "documentId": "no-such-mutation" }), None).await;
     assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND", "{body}");

@@ -9,6 +9,7 @@
 //! `sessiongraph=debug`) shows the servers' logs: an in-process server's
 //! through the test's output, a server process's when it stops.
 
+pub mod graphql_ws;
 pub mod pgbouncer;
 pub mod probe;
 pub mod processes;
