@@ -141,7 +141,7 @@ def main():
                 bench.log(f"{binary}: {workload} by {mode}")
                 count = instructions_per_request(binary, db, shape(bodies[workload][0]), args.requests,
                                                  args.port + 1, workdir, extra_args)
-                print(f"| {binary} | {workload} | {mode} | {count / 1e6:.2f} M |", flush=True)
+                print(f"| {binary} | {workload} | {mode} | {count / 1e6:.3f} M |", flush=True)
     print(f"\n(work files in {workdir})")
 
 

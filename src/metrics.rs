@@ -60,6 +60,8 @@ pub struct Metrics {
     /// The pool's connections, running a statement and idle.
     pool_in_use: Gauge,
     pool_idle: Gauge,
+    /// Statements waiting for one of the primary pool's connections.
+    pool_waiting: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -334,6 +336,12 @@ impl Metrics {
             "Connections of the primary's pool open and idle",
             pool_idle.clone(),
         );
+        let pool_waiting = Gauge::default();
+        registry.register(
+            "database_connections_waiting",
+            "Statements waiting for a connection of the primary's pool, which is at its limit",
+            pool_waiting.clone(),
+        );
         Arc::new(Metrics {
             registry,
             sql_statements,
@@ -357,6 +365,7 @@ impl Metrics {
             http_responses,
             pool_in_use,
             pool_idle,
+            pool_waiting,
         })
     }
 
@@ -404,9 +413,11 @@ impl Metrics {
     }
 
     /// The pool's connections now, sampled when `/metrics` is read.
-    pub fn set_pool(&self, in_use: u32, idle: u32) {
+    pub fn set_pool(&self, in_use: u32, idle: u32, waiting: usize) {
         self.pool_in_use.set(i64::from(in_use));
         self.pool_idle.set(i64::from(idle));
+        self.pool_waiting
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
     }
 
     fn opened(gauge: &Gauge) -> Open {

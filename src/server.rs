@@ -531,18 +531,20 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
-    let (size, idle) = match gateway.db.get_database_backend() {
+    let (size, idle, waiting) = match gateway.db.get_database_backend() {
         sea_orm::DbBackend::Postgres => {
             let pool = gateway.db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle() as u32)
+            (pool.size(), pool.num_idle() as u32, pool.num_waiting())
         }
         sea_orm::DbBackend::Sqlite => {
             let pool = gateway.db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle() as u32)
+            (pool.size(), pool.num_idle() as u32, pool.num_waiting())
         }
-        _ => (0, 0),
+        _ => (0, 0, 0),
     };
-    gateway.metrics.set_pool(size.saturating_sub(idle), idle);
+    gateway
+        .metrics
+        .set_pool(size.saturating_sub(idle), idle, waiting);
     (
         [(
             axum::http::header::CONTENT_TYPE,

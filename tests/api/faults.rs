@@ -351,3 +351,76 @@ async fn a_request_wider_than_the_pool_waits_its_turns_and_others_are_served() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"], expected, "{body}");
 }
+
+/// `/metrics` shows the statements waiting for one of the pool's
+/// connections while every connection is busy, and none once they are
+/// free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_waiting_for_a_connection_are_counted() {
+    const COUNT: &str = r#"{ sessions(zoneId: "zone_demo") { totalCount } }"#;
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let output = import_json(&db, &example_document()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let direct = sea_orm::Database::connect(db.direct_url.as_str())
+        .await
+        .expect("connect to the database");
+    let app = std::sync::Arc::new(
+        spawn_app_configured(db, |config| {
+            config.database_max_connections = 2;
+            config.database_acquire_timeout = std::time::Duration::from_secs(10);
+        })
+        .await,
+    );
+    let expected = app.query(COUNT, json!({})).await;
+    let gauge = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    let writer = sea_orm::TransactionTrait::begin(&direct)
+        .await
+        .expect("begin");
+    writer
+        .execute_unprepared("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock sessions");
+    // Two hold the pool's two connections, waiting on the lock; the
+    // others wait for a connection.
+    let counts: Vec<_> = (0..4)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.post_graphql(COUNT, json!({})).await })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let waiting = loop {
+        let text = app.get("/metrics").await.text().await.expect("metrics");
+        let waiting = gauge(&text, "sessiongraph_database_connections_waiting");
+        if waiting >= 2.0 {
+            assert_eq!(
+                gauge(&text, "sessiongraph_database_connections_in_use"),
+                2.0
+            );
+            break waiting;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing waited for a connection:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(waiting, 2.0);
+    writer.commit().await.expect("release the lock");
+    for count in counts {
+        let (status, body) = count.await.expect("a count");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"], expected, "{body}");
+    }
+    let text = app.get("/metrics").await.text().await.expect("metrics");
+    assert_eq!(
+        gauge(&text, "sessiongraph_database_connections_waiting"),
+        0.0
+    );
+}

@@ -28,6 +28,8 @@ pub(crate) struct PoolInner<DB: Database> {
     pub(super) semaphore: AsyncSemaphore,
     pub(super) size: AtomicU32,
     pub(super) num_idle: AtomicUsize,
+    /// `acquire` calls waiting for a permit (the pool is at its limit).
+    num_waiting: AtomicUsize,
     is_closed: AtomicBool,
     pub(super) on_closed: event_listener::Event,
     pub(super) options: PoolOptions<DB>,
@@ -57,6 +59,7 @@ impl<DB: Database> PoolInner<DB> {
             semaphore: AsyncSemaphore::new(options.fair, semaphore_capacity),
             size: AtomicU32::new(0),
             num_idle: AtomicUsize::new(0),
+            num_waiting: AtomicUsize::new(0),
             is_closed: AtomicBool::new(false),
             on_closed: event_listener::Event::new(),
             acquire_time_level: private_level_filter_to_trace_level(options.acquire_time_level),
@@ -82,6 +85,10 @@ impl<DB: Database> PoolInner<DB> {
         //
         // By maintaining our own atomic count, we avoid that issue entirely.
         self.num_idle.load(Ordering::Acquire)
+    }
+
+    pub(super) fn num_waiting(&self) -> usize {
+        self.num_waiting.load(Ordering::Acquire)
     }
 
     pub(super) fn is_closed(&self) -> bool {
@@ -255,8 +262,12 @@ impl<DB: Database> PoolInner<DB> {
             self.options.acquire_timeout,
             async {
                 loop {
-                    // Handles the close-event internally
-                    let permit = self.acquire_permit().await?;
+                    // Handles the close-event internally. Counted as waiting
+                    // until it returns (a permit at hand returns in the same poll).
+                    let permit = {
+                        let _waiting = Waiting::start(&self.num_waiting);
+                        self.acquire_permit().await?
+                    };
 
 
                     // First attempt to pop a connection from the idle queue.
@@ -622,5 +633,22 @@ impl<DB: Database> Drop for DecrementSizeGuard<DB> {
             // and here we release the permit we got on construction
             self.pool.semaphore.release(1);
         }
+    }
+}
+
+/// One `acquire` waiting for a permit, counted until dropped (a cancelled
+/// acquire stops waiting too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

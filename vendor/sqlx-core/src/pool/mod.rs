@@ -541,6 +541,12 @@ impl<DB: Database> Pool<DB> {
         self.0.num_idle()
     }
 
+    /// Returns the number of `acquire` calls waiting for a connection
+    /// because the pool is at its limit.
+    pub fn num_waiting(&self) -> usize {
+        self.0.num_waiting()
+    }
+
     /// Gets a clone of the connection options for this pool
     pub fn connect_options(&self) -> Arc<<DB::Connection as Connection>::Options> {
         self.0
