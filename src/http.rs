@@ -229,10 +229,10 @@ pub async fn request_scope(
         request.headers(),
     );
     request.extensions_mut().insert(request_id.clone());
-    let outcome = std::panic::AssertUnwindSafe(next.run(request))
+    let handled = std::panic::AssertUnwindSafe(next.run(request))
         .catch_unwind()
-        .instrument(span.clone())
-        .await;
+        .instrument(span.clone());
+    let outcome = crate::telemetry::with_request_id(&request_id.0, handled).await;
     let mut response = match outcome {
         Ok(response) => response,
         Err(panic) => span.in_scope(|| panic_response(&request_id, panic)),
