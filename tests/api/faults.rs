@@ -297,6 +297,41 @@ async fn revokes_are_all_or_nothing_while_connections_are_killed() {
 /// pool's acquire timeout, and leaves connections for everyone else.
 /// PostgreSQL only: a table lock is how the test holds statements in the
 /// database, and SQLite readers do not wait on writers.
+/// The example dataset on a fresh PostgreSQL database, served with a pool
+/// of `connections` (acquire timeout `acquire_timeout`), and a connection
+/// of its own to hold locks with; `None` without PostgreSQL.
+async fn small_pool(
+    connections: u32,
+    acquire_timeout: std::time::Duration,
+) -> Option<(std::sync::Arc<TestApp>, sea_orm::DatabaseConnection)> {
+    let db = TestDb::new(Backend::Postgres).await?;
+    let output = import_json(&db, &example_document()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let direct = sea_orm::Database::connect(db.direct_url.as_str())
+        .await
+        .expect("connect to the database");
+    let app = spawn_app_configured(db, move |config| {
+        config.database_max_connections = connections;
+        config.database_acquire_timeout = acquire_timeout;
+    })
+    .await;
+    Some((std::sync::Arc::new(app), direct))
+}
+
+/// A transaction on `direct` holding the sessions table: every statement
+/// that reads it waits in the database, on its connection, until the
+/// transaction ends.
+async fn lock_sessions(direct: &sea_orm::DatabaseConnection) -> sea_orm::DatabaseTransaction {
+    let writer = sea_orm::TransactionTrait::begin(direct)
+        .await
+        .expect("begin");
+    writer
+        .execute_unprepared("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock sessions");
+    writer
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_wider_than_the_pool_waits_its_turns_and_others_are_served() {
     const WIDE: &str = r#"{
@@ -305,33 +340,13 @@ async fn a_request_wider_than_the_pool_waits_its_turns_and_others_are_served() {
           byApplication { count } byUserAgent { count } }
         sessions(zoneId: "zone_demo") { totalCount } }"#;
     const LOOKUP: &str = r#"{ user(id: "usr_81aa0e") { id } }"#;
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    let Some((app, direct)) = small_pool(4, std::time::Duration::from_secs(1)).await else {
         return;
     };
-    let output = import_json(&db, &example_document()).await;
-    assert!(output.status.success(), "{}", stderr(&output));
-    let direct = sea_orm::Database::connect(db.direct_url.as_str())
-        .await
-        .expect("connect to the database");
-    let app = std::sync::Arc::new(
-        spawn_app_configured(db, |config| {
-            config.database_max_connections = 4;
-            config.database_acquire_timeout = std::time::Duration::from_secs(1);
-        })
-        .await,
-    );
     let expected = app.query(WIDE, json!({})).await;
 
-    // A writer holds the sessions table for twice the acquire timeout:
-    // every statement that reads it waits in the database, on its
-    // connection.
-    let writer = sea_orm::TransactionTrait::begin(&direct)
-        .await
-        .expect("begin");
-    writer
-        .execute_unprepared("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("lock sessions");
+    // A writer holds the sessions table for twice the acquire timeout.
+    let writer = lock_sessions(&direct).await;
     let wide = tokio::spawn({
         let app = app.clone();
         async move { app.post_graphql(WIDE, json!({})).await }
@@ -358,34 +373,16 @@ async fn a_request_wider_than_the_pool_waits_its_turns_and_others_are_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_waiting_for_a_connection_are_counted() {
     const COUNT: &str = r#"{ sessions(zoneId: "zone_demo") { totalCount } }"#;
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    let Some((app, direct)) = small_pool(2, std::time::Duration::from_secs(10)).await else {
         return;
     };
-    let output = import_json(&db, &example_document()).await;
-    assert!(output.status.success(), "{}", stderr(&output));
-    let direct = sea_orm::Database::connect(db.direct_url.as_str())
-        .await
-        .expect("connect to the database");
-    let app = std::sync::Arc::new(
-        spawn_app_configured(db, |config| {
-            config.database_max_connections = 2;
-            config.database_acquire_timeout = std::time::Duration::from_secs(10);
-        })
-        .await,
-    );
     let expected = app.query(COUNT, json!({})).await;
     let gauge = |text: &str, name: &str| -> f64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
     };
-    let writer = sea_orm::TransactionTrait::begin(&direct)
-        .await
-        .expect("begin");
-    writer
-        .execute_unprepared("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("lock sessions");
+    let writer = lock_sessions(&direct).await;
     // Two hold the pool's two connections, waiting on the lock; the
     // others wait for a connection.
     let counts: Vec<_> = (0..4)
