@@ -700,9 +700,9 @@ async fn run_batch(
             Err(refusal) => {
                 if unpaid.is_none() {
                     unpaid = after_unpaid_entry(index, &refusal);
-                } else if matches!(refusal.kind, RefusalKind::RateLimited { .. }) {
+                } else {
                     // Refused after the unpaid entry, outside admission.
-                    gateway.metrics.rate_limited.inc();
+                    gateway.metrics.count_refused(&refusal);
                 }
                 body.extend_from_slice(&refusal_body(&refusal, &request_id));
             }

@@ -17,6 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::admission::refusal::{Refusal, RefusalKind};
+
 pub struct Metrics {
     registry: Registry,
     /// Every SQL statement the connection pool runs.
@@ -404,6 +406,15 @@ impl Metrics {
                 },
             })
             .inc();
+    }
+
+    /// Counts an operation refused before it ran (by admission, or after
+    /// an unpaid entry of its batch): its type is not known there.
+    pub fn count_refused(&self, refusal: &Refusal) {
+        if matches!(refusal.kind, RefusalKind::RateLimited { .. }) {
+            self.rate_limited.inc();
+        }
+        self.count_operation("unknown", None, refusal.code().as_str());
     }
 
     pub fn count_response(&self, status: u16) {

@@ -221,7 +221,7 @@ impl Application {
                     shared_state,
                     trusted_documents,
                     trusted_documents_only: config.trusted_documents_only,
-                    rate_limited: metrics.rate_limited.clone(),
+                    metrics: metrics.clone(),
                 },
                 database.clone(),
             ),

@@ -19,7 +19,7 @@ pub mod limits;
 pub mod operation;
 pub mod persisted_queries;
 pub mod rate_limit;
-mod refusal;
+pub mod refusal;
 pub mod screening;
 mod socket_limits;
 pub mod trusted_documents;
@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use async_graphql::parser::types::OperationType;
-use prometheus_client::metrics::counter::Counter;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
+use crate::metrics::Metrics;
 use crate::shared_state::SharedState;
 use crate::store::Projection;
 use crate::store::db::DatabaseState;
@@ -93,8 +93,8 @@ pub struct AdmissionSettings {
     /// Run only documents named by id, except for tokens with the
     /// `documents:any` scope (see `--trusted-documents-only`).
     pub trusted_documents_only: bool,
-    /// Counts the requests the rate limit refuses.
-    pub rate_limited: Counter,
+    /// Where refused requests are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Whether the transport lets the request change data.
@@ -140,7 +140,7 @@ pub struct Admission {
     trusted_documents_only: bool,
     parsed_documents: ParsedDocuments,
     rate_limiter: Option<Arc<CostRateLimiter>>,
-    rate_limited: Counter,
+    metrics: Arc<Metrics>,
     /// Permits to execute; bounds the memory and database connections that
     /// requests in flight hold.
     execution_slots: Arc<Semaphore>,
@@ -161,7 +161,7 @@ impl Admission {
             rate_limiter: settings
                 .rate_limit
                 .map(|rate_limit| CostRateLimiter::new(rate_limit, settings.shared_state.clone())),
-            rate_limited: settings.rate_limited,
+            metrics: settings.metrics,
             execution_slots: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
             authenticator: settings.authenticator,
             database,
@@ -220,6 +220,9 @@ impl Admission {
                 Err(refusal) => crate::telemetry::record_error(refusal.code().as_str()),
             }
         }
+        if let Err(refusal) = &admitted {
+            self.metrics.count_refused(refusal);
+        }
         admitted
     }
 
@@ -275,7 +278,6 @@ impl Admission {
         if let Some(limiter) = &self.rate_limiter {
             let caller = access.subject().unwrap_or("anonymous");
             if let Err(limited) = limiter.check(caller, cost).await {
-                self.rate_limited.inc();
                 return Err(
                     over_budget(limited.to_string(), limited.retry_after.as_secs().max(1))
                         .with_details(json!({ "cost": limited.cost })),

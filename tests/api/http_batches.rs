@@ -277,6 +277,12 @@ async fn the_rate_limit_charges_entries_in_order(db: TestDb) {
             .any(|line| line == "sessiongraph_rate_limited_requests_total 3"),
         "{metrics}"
     );
+    // Refused before they ran: their operation type is not known.
+    assert!(
+        metrics.lines().any(|line| line
+            == r#"sessiongraph_graphql_operations_total{operation_type="unknown",operation_name="other",code="QUERY_TOO_COMPLEX"} 3"#),
+        "{metrics}"
+    );
 }
 
 async fn arrays_over_the_limit_are_refused_whole(db: TestDb) {
