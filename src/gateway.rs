@@ -16,7 +16,9 @@ use tracing::Instrument;
 use async_graphql::parser::types::OperationType;
 use axum::http::HeaderValue;
 
-use crate::admission::{Admission, Admitted, Refusal, RefusalKind, SocketLimits};
+use crate::admission::{
+    Admission, Admitted, Refusal, RefusalKind, SocketLimits, operation_type_name,
+};
 use crate::auth::Access;
 use crate::codes::Code;
 use crate::graphql::errors::{RequestId, finish_server_error};
@@ -63,12 +65,9 @@ impl Gateway {
         let timeout = self.admission.limits().timeout;
         let started = Instant::now();
         let mutation = admitted.operation_type == Some(OperationType::Mutation);
-        let operation_type = match admitted.operation_type {
-            Some(OperationType::Query) => "query",
-            Some(OperationType::Mutation) => "mutation",
-            Some(OperationType::Subscription) => "subscription",
-            None => "unknown",
-        };
+        let operation_type = admitted
+            .operation_type
+            .map_or("unknown", operation_type_name);
         // Labels metrics: only a trusted document's names are bounded.
         let operation_name = admitted.trusted_operation.clone();
         // The execution slot stays in `admitted` until this returns.

@@ -221,18 +221,26 @@ pub fn answered(span: &Span, response: &mut Response) {
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
+    if let Some(traced) = traceparent_of(span)
+        && let Ok(value) = HeaderValue::from_str(&traced)
+    {
+        response.headers_mut().insert("traceresponse", value);
+    }
+}
+
+/// `span`'s exported ids as a W3C `traceparent` (and `traceresponse`)
+/// value, when it is exported.
+fn traceparent_of(span: &Span) -> Option<String> {
     let context = span.context();
     let traced = context.span().span_context().clone();
-    if traced.is_valid()
-        && let Ok(value) = HeaderValue::from_str(&format!(
+    traced.is_valid().then(|| {
+        format!(
             "00-{}-{}-{:02x}",
             traced.trace_id(),
             traced.span_id(),
             traced.trace_flags().to_u8()
-        ))
-    {
-        response.headers_mut().insert("traceresponse", value);
-    }
+        )
+    })
 }
 
 /// The span of one GraphQL operation (admission to answer); its type,
@@ -279,16 +287,7 @@ pub fn current_traceparent() -> Option<String> {
     if !tracing_on() {
         return None;
     }
-    let context = Span::current().context();
-    let traced = context.span().span_context().clone();
-    traced.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{:02x}",
-            traced.trace_id(),
-            traced.span_id(),
-            traced.trace_flags().to_u8()
-        )
-    })
+    traceparent_of(&Span::current())
 }
 
 /// Records a subscription's event handed to its client, under the
@@ -339,8 +338,8 @@ pub fn record_error(code: &str) {
     span.record("error.type", code);
 }
 
-/// A step of an operation (`graphql.parse`, `graphql.admission`,
-/// `graphql.execute`), under the current span.
+/// A step of an operation (`graphql.admission`, `graphql.execute`),
+/// under the current span.
 pub fn step_span(name: &'static str) -> Span {
     if !tracing_on() {
         return Span::none();
@@ -348,8 +347,9 @@ pub fn step_span(name: &'static str) -> Span {
     tracing::info_span!("graphql.step", otel.name = name)
 }
 
-/// A step of an operation that runs inside another step (the engine
-/// validates inside its execution), hung under the operation itself.
+/// A step of an operation that runs inside another step (parsing inside
+/// admission, the engine's validation inside execution), hung under the
+/// operation itself.
 pub fn step_span_under(operation: &Span, name: &'static str) -> Span {
     if !tracing_on() {
         return Span::none();

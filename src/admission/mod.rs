@@ -511,8 +511,9 @@ fn screen(limits: &RequestLimits, request: &async_graphql::Request) -> Result<()
     Ok(())
 }
 
-/// An operation type as the GraphQL semantic conventions spell it.
-fn operation_type_name(operation_type: OperationType) -> &'static str {
+/// An operation type as the GraphQL semantic conventions spell it (and
+/// `/metrics` labels it).
+pub fn operation_type_name(operation_type: OperationType) -> &'static str {
     match operation_type {
         OperationType::Query => "query",
         OperationType::Mutation => "mutation",
@@ -520,8 +521,6 @@ fn operation_type_name(operation_type: OperationType) -> &'static str {
     }
 }
 
-/// The name of the operation a request runs: the one it asks for, or the
-/// document's only one.
 /// The name of the operation `request` runs, only when its document has
 /// an operation of that name (or one operation, named, and the request
 /// names none): never a name the client made up.
@@ -542,6 +541,8 @@ fn known_operation_name(request: &mut async_graphql::Request) -> Option<String> 
     }
 }
 
+/// The name of the operation a request runs, for its span: the one it
+/// asks for, or the document's only one.
 fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
     if let Some(name) = &request.operation_name {
         return Some(name.clone());

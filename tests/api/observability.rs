@@ -25,31 +25,37 @@ fn json_lines(server: &ServerProcess) -> Vec<Value> {
         .collect()
 }
 
-async fn json_logs_carry_the_request_id(db: TestDb) {
-    let server = ServerProcess::start(&db, &["--log-format", "json"]).await;
-    let response = server
+/// A POST the server refuses, and so logs at info: its body is not JSON.
+async fn post_refused(server: &ServerProcess, header: (&str, &str)) -> reqwest::Response {
+    server
         .client
         .post(server.url("/graphql"))
-        .header("x-request-id", "json-logs-1")
-        // Refused (and so logged at info): not JSON.
+        .header(header.0, header.1)
         .header("content-type", "text/plain")
         .body("{ sessions }")
         .send()
         .await
-        .expect("POST /graphql");
-    assert_eq!(response.headers()["x-request-id"], "json-logs-1");
+        .expect("POST /graphql")
+}
+
+/// The first JSON log line `find` accepts, waiting up to 10 s for it.
+async fn logged(server: &ServerProcess, find: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let refused = loop {
-        let lines = json_lines(&server);
-        if let Some(line) = lines
-            .iter()
-            .find(|line| line["message"] == "request refused")
-        {
-            break line.clone();
+    loop {
+        let lines = json_lines(server);
+        if let Some(line) = lines.iter().find(|line| find(line)) {
+            return line.clone();
         }
-        assert!(Instant::now() < deadline, "no refusal logged: {lines:#?}");
+        assert!(Instant::now() < deadline, "not logged: {lines:#?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    }
+}
+
+async fn json_logs_carry_the_request_id(db: TestDb) {
+    let server = ServerProcess::start(&db, &["--log-format", "json"]).await;
+    let response = post_refused(&server, ("x-request-id", "json-logs-1")).await;
+    assert_eq!(response.headers()["x-request-id"], "json-logs-1");
+    let refused = logged(&server, |line| line["message"] == "request refused").await;
     assert_eq!(refused["requestId"], "json-logs-1", "{refused}");
     assert_eq!(refused["level"], "INFO", "{refused}");
     // Lines outside any request name none.
@@ -65,15 +71,7 @@ async fn json_logs_carry_the_request_id(db: TestDb) {
 /// answer names it, and it is the one the request's lines carry.
 async fn a_request_without_an_id_gets_one_in_answer_and_logs(db: TestDb) {
     let server = ServerProcess::start(&db, &["--log-format", "json"]).await;
-    let response = server
-        .client
-        .post(server.url("/graphql"))
-        .header("x-request-id", "not a token, spaces")
-        .header("content-type", "text/plain")
-        .body("{ sessions }")
-        .send()
-        .await
-        .expect("POST /graphql");
+    let response = post_refused(&server, ("x-request-id", "not a token, spaces")).await;
     let id = response.headers()["x-request-id"]
         .to_str()
         .expect("text")
@@ -81,14 +79,10 @@ async fn a_request_without_an_id_gets_one_in_answer_and_logs(db: TestDb) {
     assert_eq!(id.len(), 16, "{id}");
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !json_lines(&server)
-        .iter()
-        .any(|line| line["message"] == "request refused" && line["requestId"] == id.as_str())
-    {
-        assert!(Instant::now() < deadline, "{:#?}", server.log_lines());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    logged(&server, |line| {
+        line["message"] == "request refused" && line["requestId"] == id.as_str()
+    })
+    .await;
 }
 
 /// Operations by type, name and outcome, responses by status: names the
@@ -254,6 +248,19 @@ struct Received {
 impl Received {
     fn spans(&self) -> Vec<Span> {
         self.spans.lock().expect("spans").clone()
+    }
+
+    /// The first span `find` accepts, waiting up to 20 s for it.
+    async fn wait_for(&self, find: impl Fn(&Span) -> bool) -> Span {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let spans = self.spans();
+            if let Some(span) = spans.iter().find(|span| find(span)) {
+                return span.clone();
+            }
+            assert!(Instant::now() < deadline, "{:#?}", names(&spans));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -534,24 +541,15 @@ async fn a_failed_operation_is_an_error_span(db: TestDb) {
         body["errors"][0]["extensions"]["code"],
         "GRAPHQL_VALIDATION_FAILED"
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let spans = received.spans();
-        if let Some(operation) = spans
-            .iter()
-            .find(|span| attribute(span, "error.type").is_some())
-        {
-            assert_eq!(
-                attribute(operation, "error.type").as_deref(),
-                Some("GRAPHQL_VALIDATION_FAILED")
-            );
-            let status = operation.status.as_ref().expect("a status");
-            assert_eq!(status.code, 2, "STATUS_CODE_ERROR");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{:#?}", names(&spans));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let operation = received
+        .wait_for(|span| attribute(span, "error.type").is_some())
+        .await;
+    assert_eq!(
+        attribute(&operation, "error.type").as_deref(),
+        Some("GRAPHQL_VALIDATION_FAILED")
+    );
+    let status = operation.status.as_ref().expect("a status");
+    assert_eq!(status.code, 2, "STATUS_CODE_ERROR");
 }
 
 /// With traces on, a request's JSON log lines name the exported trace
@@ -573,16 +571,8 @@ async fn json_logs_name_the_trace(db: TestDb) {
     // one of the span that did.
     let mut server_span = None;
     for _attempt in 0..3 {
-        let response = server
-            .client
-            .post(server.url("/graphql"))
-            .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
-            // Refused (and so logged at info): not JSON.
-            .header("content-type", "text/plain")
-            .body("{ sessions }")
-            .send()
-            .await
-            .expect("POST /graphql");
+        let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
+        let response = post_refused(&server, ("traceparent", &traceparent)).await;
         assert_eq!(response.status(), 415);
         let deadline = Instant::now() + Duration::from_secs(10);
         while server_span.is_none() && Instant::now() < deadline {
@@ -664,24 +654,17 @@ async fn an_event_links_to_its_write_across_processes(db: TestDb) {
     // The subscription's span ends, and is exported, when it does.
     graphql_ws::stop(&mut socket).await;
 
-    let span = |find: &dyn Fn(&Span) -> bool| -> Span {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let spans = received.spans();
-            if let Some(span) = spans.iter().find(|span| find(span)) {
-                return span.clone();
-            }
-            assert!(Instant::now() < deadline, "{:#?}", names(&spans));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    let delivered = span(&|span| span.name == "session event delivered");
+    let delivered = received
+        .wait_for(|span| span.name == "session event delivered")
+        .await;
     assert_eq!(hex(&delivered.trace_id), SOCKET_TRACE);
     assert_eq!(
         attribute(&delivered, "session.event.kind").as_deref(),
         Some("REVOKED")
     );
-    let subscription = span(&|span| span.span_id == delivered.parent_span_id);
+    let subscription = received
+        .wait_for(|span| span.span_id == delivered.parent_span_id)
+        .await;
     assert_eq!(subscription.name, "GraphQL operation");
     assert_eq!(hex(&subscription.parent_span_id), SOCKET_SPAN);
     assert_eq!(
@@ -691,7 +674,7 @@ async fn an_event_links_to_its_write_across_processes(db: TestDb) {
     // Linked to the writer's execution of the mutation, in its own trace.
     let link = delivered.links.first().expect("a link to the write");
     assert_eq!(hex(&link.trace_id), CALLER_TRACE);
-    let write = span(&|span| span.span_id == link.span_id);
+    let write = received.wait_for(|span| span.span_id == link.span_id).await;
     assert_eq!(write.name, "graphql.execute");
     assert_eq!(hex(&write.trace_id), CALLER_TRACE);
 }
