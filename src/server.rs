@@ -30,6 +30,7 @@ use crate::seed::{self, SeedOptions};
 use crate::shared_state::{SharedState, SharedStateSettings};
 use crate::store::db::{self, DatabaseState, Preparing};
 use crate::store::replicas::{ReadRouter, Replica};
+use crate::store::session_counts;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -207,6 +208,7 @@ impl Application {
             database.clone(),
             hub,
         ));
+        tokio::spawn(sweep_expired_counts(db.clone(), database.clone()));
         let gateway = Arc::new(Gateway {
             db,
             reads,
@@ -431,6 +433,46 @@ async fn receive_events(
     match backend {
         sea_orm::DbBackend::Postgres => live::listen_postgres(url, hub).await,
         _ => live::poll_sqlite(url, hub).await,
+    }
+}
+
+/// How often this process moves the counts of sessions whose expiry passed
+/// (`store::session_counts`). Between sweeps a `sessionStats` read counts
+/// those sessions itself, so this bounds that work, not correctness.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+async fn sweep_expired_counts(db: DatabaseConnection, database: DatabaseState) {
+    if database.ready().await.is_err() {
+        return;
+    }
+    // The first round one period after start: a request served right
+    // after start pays for no statements of its own.
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_EVERY, SWEEP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticks.tick().await;
+        let until = crate::timestamp::truncate_to_micros(chrono::Utc::now());
+        let stale = until - chrono::Duration::from_std(SWEEP_EVERY).unwrap_or_default();
+        let zones = match session_counts::zones_to_sweep(&db, stale).await {
+            Ok(zones) => zones,
+            Err(error) => {
+                tracing::warn!(%error, "could not list the zones whose session counts to sweep");
+                continue;
+            }
+        };
+        for zone_id in zones {
+            match session_counts::sweep_expired(&db, &zone_id, until).await {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!(
+                    zone_id,
+                    "an import holds the zone; its counts are swept next round"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, zone_id, "could not sweep the zone's session counts")
+                }
+            }
+        }
     }
 }
 

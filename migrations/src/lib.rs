@@ -10,6 +10,8 @@ mod m20261126_000001_create_tables;
 mod m20261202_000001_session_tree_index;
 mod m20261202_000002_session_events;
 mod m20261206_000001_consistency_marks;
+mod m20261207_000001_session_counts;
+pub mod session_counts;
 
 pub struct Migrator;
 
@@ -21,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_session_tree_index::Migration),
             Box::new(m20261202_000002_session_events::Migration),
             Box::new(m20261206_000001_consistency_marks::Migration),
+            Box::new(m20261207_000001_session_counts::Migration),
         ]
     }
 }

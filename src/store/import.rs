@@ -3,6 +3,8 @@
 //! upserts. These go through SeaORM's query builder: generic over the
 //! entity, an upsert is written once for every table.
 
+use std::collections::HashSet;
+
 use indicatif::ProgressBar;
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, IntoColumnRef, OnConflict};
 use sea_orm::{
@@ -12,6 +14,7 @@ use sea_orm::{
 };
 
 use super::events::{EventKind, SessionEvent, event_from_row, publish};
+use super::session_counts;
 use super::sql::Sql;
 use super::subtree::push_subtree;
 use crate::entities::enums::SessionType;
@@ -36,7 +39,7 @@ pub struct DatasetRows<'a, Users, Sessions> {
     /// their stored descendants' root and depth are recomputed.
     pub moved: &'a [(String, String)],
     /// Ids of sessions already stored: updated, not created.
-    pub stored_sessions: &'a std::collections::HashSet<String>,
+    pub stored_sessions: &'a HashSet<String>,
 }
 
 /// Writes the rows in one transaction: all of them or, on any failure,
@@ -63,15 +66,18 @@ where
     upsert::<user::Entity, _>(&txn, rows.users, progress).await?;
     upsert::<user_agent::Entity, _>(&txn, rows.user_agents.into_iter(), progress).await?;
     let stored = rows.stored_sessions;
+    let now = crate::timestamp::truncate_to_micros(chrono::Utc::now());
+    let mut held_zones = HashSet::new();
     let mut events = Vec::new();
-    let sessions = rows.sessions.inspect(|session| {
-        let kind = if stored.contains(&session.id) {
-            EventKind::Updated
-        } else {
-            EventKind::Created
-        };
-        events.push(SessionEvent {
-            kind,
+    let mut sessions = rows.sessions.peekable();
+    while sessions.peek().is_some() {
+        let batch: Vec<session::Model> = sessions.by_ref().take(ROWS_PER_STATEMENT).collect();
+        events.extend(batch.iter().map(|session| SessionEvent {
+            kind: if stored.contains(&session.id) {
+                EventKind::Updated
+            } else {
+                EventKind::Created
+            },
             zone_id: session.zone_id.clone(),
             session_id: session.id.clone(),
             organization_id: session.organization_id.clone(),
@@ -80,9 +86,11 @@ where
             root_id: session.root_id.clone(),
             occurred_at: 0,
             written_in: None,
-        });
-    });
-    upsert::<session::Entity, _>(&txn, sessions, progress).await?;
+        }));
+        let written = batch.len();
+        write_sessions(&txn, batch, stored, &mut held_zones, now).await?;
+        progress.inc(written as u64);
+    }
     events.extend(refresh_moved_subtrees(&txn, rows.moved).await?);
     publish(&txn, &mut events).await?;
     txn.commit().await
@@ -137,32 +145,82 @@ where
     M: IntoActiveModel<E::ActiveModel>,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
+    let mut models = models.peekable();
+    while models.peek().is_some() {
+        let batch: Vec<E::ActiveModel> = models
+            .by_ref()
+            .take(ROWS_PER_STATEMENT)
+            .map(|m| m.into_active_model())
+            .collect();
+        let written = batch.len();
+        upsert_rows::<E>(txn, batch).await?;
+        progress.inc(written as u64);
+    }
+    Ok(())
+}
+
+/// One multi-row upsert: every column but the key replaced.
+async fn upsert_rows<E>(txn: &impl ConnectionTrait, rows: Vec<E::ActiveModel>) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
     let keys: Vec<E::Column> = E::PrimaryKey::iter().map(|k| k.into_column()).collect();
     let updates: Vec<E::Column> = E::Column::iter()
         .filter(|c| !keys.iter().any(|k| k.as_str() == c.as_str()))
         .collect();
-    let mut batch: Vec<E::ActiveModel> = Vec::with_capacity(ROWS_PER_STATEMENT);
-    let mut models = models.peekable();
-    while models.peek().is_some() {
-        batch.clear();
-        batch.extend(
-            models
-                .by_ref()
-                .take(ROWS_PER_STATEMENT)
-                .map(|m| m.into_active_model()),
-        );
-        let written = batch.len();
-        E::insert_many(batch.drain(..))
-            .on_conflict(
-                OnConflict::columns(keys.iter().copied())
-                    .update_columns(updates.iter().copied())
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        progress.inc(written as u64);
-    }
+    E::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns(keys.iter().copied())
+                .update_columns(updates.iter().copied())
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
+}
+
+/// Writes one batch of sessions and keeps their counts: the stored ones
+/// among them counted out as they were (locked first), then every one
+/// counted in as written.
+async fn write_sessions(
+    txn: &impl ConnectionTrait,
+    batch: Vec<session::Model>,
+    stored: &HashSet<String>,
+    held_zones: &mut HashSet<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let ids: Vec<String> = batch.iter().map(|session| session.id.clone()).collect();
+    let mut new_zones: Vec<&str> = batch
+        .iter()
+        .map(|session| session.zone_id.as_str())
+        .filter(|zone_id| !held_zones.contains(*zone_id))
+        .collect();
+    new_zones.sort_unstable();
+    new_zones.dedup();
+    if !new_zones.is_empty() {
+        session_counts::hold_zones(txn, &new_zones, now).await?;
+        held_zones.extend(new_zones.iter().map(|zone_id| zone_id.to_string()));
+    }
+    let replaced: Vec<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| stored.contains(*id))
+        .collect();
+    if !replaced.is_empty() {
+        session_counts::lock_sessions(txn, &replaced).await?;
+        session_counts::change_counts_of(txn, &replaced, session_counts::REMOVED).await?;
+    }
+    upsert_rows::<session::Entity>(
+        txn,
+        batch
+            .into_iter()
+            .map(IntoActiveModel::into_active_model)
+            .collect(),
+    )
+    .await?;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    session_counts::change_counts_of(txn, &ids, session_counts::ADDED).await
 }
 
 /// Stored descendants of a re-parented session follow it: their root and
@@ -174,6 +232,15 @@ async fn refresh_moved_subtrees(
 ) -> Result<Vec<SessionEvent>, DbErr> {
     let mut events = Vec::new();
     for (zone_id, id) in moved {
+        if txn.get_database_backend() == DbBackend::Postgres {
+            let mut lock = Sql::new(DbBackend::Postgres);
+            push_subtree(&mut lock, zone_id, [id.clone()], None);
+            lock.push("SELECT id FROM sessions WHERE zone_id = ")
+                .bind(zone_id.clone())
+                .push(" AND id IN (SELECT id FROM subtree) FOR UPDATE");
+            txn.query_all_raw(lock.build()).await?;
+        }
+        session_counts::change_counts_below(txn, zone_id, id, session_counts::REMOVED).await?;
         let mut sql = Sql::new(txn.get_database_backend());
         push_subtree(&mut sql, zone_id, [id.clone()], None);
         sql.push("UPDATE sessions SET root_id = moved.root_id, depth = moved.depth + subtree.levels FROM subtree CROSS JOIN sessions moved WHERE moved.zone_id = ")
@@ -185,6 +252,7 @@ async fn refresh_moved_subtrees(
         for row in txn.query_all_raw(sql.build()).await? {
             events.push(event_from_row(EventKind::Updated, &row)?);
         }
+        session_counts::change_counts_below(txn, zone_id, id, session_counts::ADDED).await?;
     }
     Ok(events)
 }

@@ -74,13 +74,18 @@ impl ListArgs {
     }
 }
 
+/// A session type as the `session_type` column stores it.
+pub(super) fn session_type_name(session_type: SessionType) -> &'static str {
+    match session_type {
+        SessionType::User => "user",
+        SessionType::Application => "application",
+    }
+}
+
 pub(super) fn push_criteria(sql: &mut Sql, criteria: &Criteria, owner: Owner, now: DateTime<Utc>) {
     if let Some(session_type) = criteria.session_type {
-        let value = match session_type {
-            SessionType::User => "user",
-            SessionType::Application => "application",
-        };
-        sql.push(" AND session_type = ").bind(value);
+        sql.push(" AND session_type = ")
+            .bind(session_type_name(session_type));
     }
     if let Some(statuses) = &criteria.statuses {
         if statuses.is_empty() {

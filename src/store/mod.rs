@@ -28,6 +28,7 @@ mod lists;
 mod projection;
 pub mod records;
 pub mod replicas;
+pub mod session_counts;
 pub mod session_lists;
 mod session_row;
 pub mod session_stats;

@@ -9,6 +9,7 @@ use super::decode::ByPosition;
 use super::events::{
     EVENT_COLUMNS, EventKind, SessionEvent, event_from_row, event_from_session, publish,
 };
+use super::session_counts;
 use super::sql::Sql;
 use super::status::{EffectiveStatus, push_status_is};
 use super::subtree::push_subtree;
@@ -117,6 +118,11 @@ pub async fn revoke_subtree(
         .iter()
         .map(|row| event_from_session(EventKind::Revoked, row))
         .collect::<Vec<SessionEvent>>();
+    let changed_ids = changed
+        .iter()
+        .map(|row| row.id.as_str())
+        .collect::<Vec<_>>();
+    session_counts::change_counts_of(&txn, &changed_ids, session_counts::REVOKED).await?;
     let session = match changed.first() {
         Some(first) if first.id == target.id => first.clone(),
         _ => target,
@@ -182,6 +188,20 @@ pub async fn delete_subtree(
             }
         }
     }
+    // Counted out while the rows (locked above) are still there.
+    let mut uncount = Sql::new(backend);
+    push_subtree(&mut uncount, &target.zone_id, [target.id.clone()], None);
+    session_counts::push_count_changes(
+        &mut uncount,
+        true,
+        |sql| {
+            sql.push("s.zone_id = ")
+                .bind(target.zone_id.clone())
+                .push(" AND s.id IN (SELECT id FROM subtree)");
+        },
+        session_counts::REMOVED,
+    );
+    txn.execute_raw(uncount.build()).await?;
     let mut sql = Sql::new(backend);
     push_subtree(&mut sql, &target.zone_id, [target.id.clone()], None);
     sql.push("DELETE FROM sessions WHERE zone_id = ")

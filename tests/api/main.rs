@@ -25,6 +25,7 @@ mod replicas;
 mod schema_snapshot;
 mod seed;
 mod server;
+mod session_counts;
 mod session_trees;
 mod shared_state;
 mod sse;

@@ -1,0 +1,430 @@
+//! Keeping `session_counts` exact (what they hold: the migrations crate's
+//! `session_counts` module): every write changes them in its own
+//! transaction, the expiry sweep moves sessions whose expiry passed from
+//! `active` to `expired`, and `recount` rebuilds them from the rows.
+//!
+//! How writes stay exact without a zone-wide lock on PostgreSQL:
+//! - a revoke or delete changes counts only for rows it has locked (its
+//!   UPDATE, its `FOR UPDATE`), after locking them, and reads the zone's
+//!   `swept_until` then;
+//! - the sweep locks the rows it moves first, so a revoke of one of them
+//!   waits for the sweep and then sees its new `swept_until`, and a row a
+//!   revoke holds drops out of the sweep once the revoke commits;
+//! - an import, which inserts rows the sweep cannot lock, holds its zones'
+//!   `session_count_marks` rows `FOR SHARE`, and the sweep waits (briefly,
+//!   then gives up until its next round) for the mark `FOR UPDATE`.
+//!
+//! On SQLite every write transaction holds the database's one write lock.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use sessiongraph_migrations::session_counts::{
+    AS_STORED, COUNTED_ROWS_HEAD, COUNTS_KEY, CountChange, count_changes_tail,
+};
+
+use super::db::begin_write;
+use super::import::LOOKUP_CHUNK;
+use super::sql::Sql;
+use super::subtree::push_subtree;
+
+/// Rows counted again as they are stored: after an insert or update.
+pub(super) const ADDED: &[CountChange] = &[CountChange {
+    stored_status: AS_STORED,
+    sign: 1,
+}];
+
+/// Rows counted out as they are stored: before a delete or update.
+pub(super) const REMOVED: &[CountChange] = &[CountChange {
+    stored_status: AS_STORED,
+    sign: -1,
+}];
+
+/// Rows a revoke changed, as they are after it: each was active before.
+pub(super) const REVOKED: &[CountChange] = &[
+    CountChange {
+        stored_status: "'active'",
+        sign: -1,
+    },
+    CountChange {
+        stored_status: AS_STORED,
+        sign: 1,
+    },
+];
+
+/// Stored-active rows whose expiry the sweep passes.
+const SWEPT: &[CountChange] = &[
+    CountChange {
+        stored_status: "'active'",
+        sign: -1,
+    },
+    CountChange {
+        stored_status: "'expired'",
+        sign: 1,
+    },
+];
+
+/// `[WITH | , ]counted AS (... WHERE <rows>), changes AS (...) INSERT ...`:
+/// applies `changes` of the sessions `rows` selects (a condition over `s`).
+/// `after_with` when the statement already opened a `WITH` (a subtree).
+pub(super) fn push_count_changes(
+    sql: &mut Sql,
+    after_with: bool,
+    rows: impl FnOnce(&mut Sql),
+    changes: &[CountChange],
+) {
+    sql.push(if after_with { ", " } else { "WITH " })
+        .push(COUNTED_ROWS_HEAD);
+    rows(sql);
+    sql.push(&count_changes_tail(changes, rand::random::<u32>()));
+}
+
+/// Applies `changes` of the sessions with these ids, in statements of at
+/// most [`LOOKUP_CHUNK`] ids.
+pub(super) async fn change_counts_of(
+    txn: &impl ConnectionTrait,
+    ids: &[&str],
+    changes: &[CountChange],
+) -> Result<(), DbErr> {
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let mut sql = Sql::new(txn.get_database_backend());
+        push_count_changes(
+            &mut sql,
+            false,
+            |sql| {
+                sql.push("s.id IN ").bind_list(chunk.iter().copied());
+            },
+            changes,
+        );
+        txn.execute_raw(sql.build()).await?;
+    }
+    Ok(())
+}
+
+/// Applies `changes` of the sessions below `id` (not itself).
+pub(super) async fn change_counts_below(
+    txn: &impl ConnectionTrait,
+    zone_id: &str,
+    id: &str,
+    changes: &[CountChange],
+) -> Result<(), DbErr> {
+    let mut sql = Sql::new(txn.get_database_backend());
+    push_subtree(&mut sql, zone_id, [id.to_owned()], None);
+    push_count_changes(
+        &mut sql,
+        true,
+        |sql| {
+            sql.push("s.zone_id = ")
+                .bind(zone_id.to_owned())
+                .push(" AND s.id IN (SELECT id FROM subtree WHERE levels > 0)");
+        },
+        changes,
+    );
+    txn.execute_raw(sql.build()).await?;
+    Ok(())
+}
+
+/// Makes sure each zone has its mark (a new zone's counts start swept up
+/// to now) and, on PostgreSQL, holds the marks `FOR SHARE` until the
+/// transaction ends, so that no sweep moves `swept_until` under rows this
+/// transaction inserts.
+pub(super) async fn hold_zones(
+    txn: &impl ConnectionTrait,
+    zone_ids: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    for chunk in zone_ids.chunks(LOOKUP_CHUNK) {
+        let mut insert = Sql::new(backend);
+        insert.push("INSERT INTO session_count_marks (zone_id, swept_until) VALUES ");
+        for (i, zone_id) in chunk.iter().enumerate() {
+            if i > 0 {
+                insert.push(", ");
+            }
+            insert
+                .push("(")
+                .bind(zone_id.to_string())
+                .push(", ")
+                .bind(now)
+                .push(")");
+        }
+        insert.push(" ON CONFLICT (zone_id) DO NOTHING");
+        txn.execute_raw(insert.build()).await?;
+        if backend == DbBackend::Postgres {
+            let mut hold = Sql::new(backend);
+            hold.push("SELECT zone_id FROM session_count_marks WHERE zone_id IN ")
+                .bind_list(chunk.iter().map(|zone_id| zone_id.to_string()))
+                .push(" ORDER BY zone_id FOR SHARE");
+            txn.query_all_raw(hold.build()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Locks the sessions with these ids until the transaction ends (PostgreSQL;
+/// SQLite's write lock already covers them), so that their counts can be
+/// taken out before they change.
+pub(super) async fn lock_sessions(txn: &impl ConnectionTrait, ids: &[&str]) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let mut sql = Sql::new(DbBackend::Postgres);
+        sql.push("SELECT id FROM sessions WHERE id IN ")
+            .bind_list(chunk.iter().copied())
+            .push(" FOR UPDATE");
+        txn.query_all_raw(sql.build()).await?;
+    }
+    Ok(())
+}
+
+/// How long the sweep waits for an import to let go of a zone before
+/// trying again at its next round.
+const SWEEP_LOCK_TIMEOUT: &str = "2s";
+
+/// Moves the counts of `zone_id`'s stored-active sessions that expired by
+/// `until` from `active` to `expired`, and `swept_until` to `until`. Returns
+/// false when an import held the zone and nothing was done.
+pub async fn sweep_expired(
+    db: &DatabaseConnection,
+    zone_id: &str,
+    until: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    match sweep_zone(db, zone_id, until).await {
+        Err(error) if is_lock_timeout(&error) => Ok(false),
+        done => done.map(|()| true),
+    }
+}
+
+async fn sweep_zone(
+    db: &DatabaseConnection,
+    zone_id: &str,
+    until: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'"))
+            .await?;
+    }
+    let Some(swept_until) = hold_mark(&txn, zone_id).await? else {
+        return Ok(());
+    };
+    if until <= swept_until {
+        return Ok(());
+    }
+    let expiring = |sql: &mut Sql| push_expiring(sql, zone_id, swept_until, until);
+    if backend == DbBackend::Postgres {
+        let mut lock = Sql::new(backend);
+        lock.push("SELECT s.id FROM sessions s WHERE ");
+        expiring(&mut lock);
+        lock.push(" FOR UPDATE");
+        txn.query_all_raw(lock.build()).await?;
+    }
+    let mut moves = Sql::new(backend);
+    push_count_changes(&mut moves, false, expiring, SWEPT);
+    txn.execute_raw(moves.build()).await?;
+    let mut advance = Sql::new(backend);
+    advance
+        .push("UPDATE session_count_marks SET swept_until = ")
+        .bind(until)
+        .push(" WHERE zone_id = ")
+        .bind(zone_id.to_owned());
+    txn.execute_raw(advance.build()).await?;
+    txn.commit().await
+}
+
+/// The zone's stored-active sessions (`s`) whose expiry is in `(after, until]`.
+fn push_expiring(sql: &mut Sql, zone_id: &str, after: DateTime<Utc>, until: DateTime<Utc>) {
+    sql.push("s.zone_id = ")
+        .bind(zone_id.to_owned())
+        .push(" AND s.status = 'active' AND s.expires_at > ")
+        .bind(after)
+        .push(" AND s.expires_at <= ")
+        .bind(until);
+}
+
+/// The zone's `swept_until`, its mark held `FOR UPDATE` (PostgreSQL) until
+/// the transaction ends; `None` for a zone without counts.
+async fn hold_mark(
+    txn: &impl ConnectionTrait,
+    zone_id: &str,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let backend = txn.get_database_backend();
+    let mut mark = Sql::new(backend);
+    mark.push("SELECT swept_until FROM session_count_marks WHERE zone_id = ")
+        .bind(zone_id.to_owned());
+    if backend == DbBackend::Postgres {
+        mark.push(" FOR UPDATE");
+    }
+    match txn.query_one_raw(mark.build()).await? {
+        Some(row) => Ok(Some(row.try_get_by_index::<DateTime<Utc>>(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// PostgreSQL's `lock_not_available`, which `lock_timeout` raises.
+fn is_lock_timeout(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx))) =
+        error
+    else {
+        return false;
+    };
+    matches!(sqlx.as_ref(), sea_orm::sqlx::Error::Database(db) if db.code().is_some_and(|code| code == "55P03"))
+}
+
+/// The zones whose counts were swept before `before`.
+pub async fn zones_to_sweep(
+    db: &DatabaseConnection,
+    before: DateTime<Utc>,
+) -> Result<Vec<String>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT zone_id FROM session_count_marks WHERE swept_until < ")
+        .bind(before);
+    db.query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// What `recount` found in one zone.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recount {
+    pub zone_id: String,
+    /// Sessions in the zone.
+    pub sessions: i64,
+    /// Count rows (keys) whose kept count differed from the rows.
+    pub drifted_keys: usize,
+    /// The sum of the differences, in sessions.
+    pub drifted_sessions: i64,
+}
+
+/// Rebuilds every zone's counts from its rows (the zones that have
+/// sessions or counts), each zone in one transaction, and reports what
+/// differed.
+pub async fn recount(db: &DatabaseConnection) -> Result<Vec<Recount>, DbErr> {
+    let zones: Vec<String> = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT zone_id FROM sessions GROUP BY zone_id UNION SELECT zone_id FROM session_count_marks",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+    let mut found = Vec::with_capacity(zones.len());
+    for zone_id in zones {
+        found.push(recount_zone(db, &zone_id).await?);
+    }
+    Ok(found)
+}
+
+type KeptCounts = std::collections::BTreeMap<String, i64>;
+
+async fn recount_zone(db: &DatabaseConnection, zone_id: &str) -> Result<Recount, DbErr> {
+    let txn = begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    // The mark first: an import holding it finishes before the rebuild.
+    let swept_until = hold_mark(&txn, zone_id).await?;
+    if backend == DbBackend::Postgres {
+        // Revokes and deletes change counts without a zone-wide lock; for
+        // the moment of the rebuild they wait (reads go on).
+        txn.execute_unprepared("LOCK TABLE session_counts IN EXCLUSIVE MODE")
+            .await?;
+    }
+    // Never behind where a sweep (perhaps by a process whose clock runs
+    // ahead) already took the zone; swept there first, so that kept and
+    // rebuilt counts classify expiry alike and only true drift differs.
+    let now = crate::timestamp::truncate_to_micros(Utc::now()).max(swept_until.unwrap_or_default());
+    if let Some(swept_until) = swept_until.filter(|at| *at < now) {
+        let mut moves = Sql::new(backend);
+        push_count_changes(
+            &mut moves,
+            false,
+            |sql| push_expiring(sql, zone_id, swept_until, now),
+            SWEPT,
+        );
+        txn.execute_raw(moves.build()).await?;
+    }
+    let kept = kept_counts(&txn, zone_id).await?;
+    let mut reset = Sql::new(backend);
+    reset
+        .push("DELETE FROM session_counts WHERE zone_id = ")
+        .bind(zone_id.to_owned());
+    txn.execute_raw(reset.build()).await?;
+    let mut mark = Sql::new(backend);
+    mark.push("INSERT INTO session_count_marks (zone_id, swept_until) VALUES (")
+        .bind(zone_id.to_owned())
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (zone_id) DO UPDATE SET swept_until = excluded.swept_until");
+    txn.execute_raw(mark.build()).await?;
+    let mut fill = Sql::new(backend);
+    push_count_changes(
+        &mut fill,
+        false,
+        |sql| {
+            sql.push("s.zone_id = ").bind(zone_id.to_owned());
+        },
+        ADDED,
+    );
+    txn.execute_raw(fill.build()).await?;
+    let rebuilt = kept_counts(&txn, zone_id).await?;
+    txn.commit().await?;
+    let mut found = Recount {
+        zone_id: zone_id.to_owned(),
+        sessions: rebuilt
+            .iter()
+            .filter(|(key, _)| key.starts_with("3\u{0}"))
+            .map(|(_, total)| total)
+            .sum(),
+        ..Recount::default()
+    };
+    for key in kept
+        .keys()
+        .chain(rebuilt.keys().filter(|key| !kept.contains_key(*key)))
+    {
+        let difference =
+            kept.get(key).copied().unwrap_or(0) - rebuilt.get(key).copied().unwrap_or(0);
+        if difference != 0 {
+            found.drifted_keys += 1;
+            found.drifted_sessions += difference.abs();
+        }
+    }
+    Ok(found)
+}
+
+/// A zone's counts by key (shards summed, zeros left out), each key its
+/// columns joined by NUL.
+async fn kept_counts(txn: &impl ConnectionTrait, zone_id: &str) -> Result<KeptCounts, DbErr> {
+    let key_columns = COUNTS_KEY
+        .split(", ")
+        .filter(|column| !matches!(*column, "zone_id" | "shard"))
+        .collect::<Vec<_>>();
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push(&format!(
+        "SELECT {}, CAST(SUM(total) AS BIGINT) FROM session_counts WHERE zone_id = ",
+        key_columns.join(", ")
+    ))
+    .bind(zone_id.to_owned())
+    .push(&format!(" GROUP BY {}", key_columns.join(", ")));
+    let mut counts = KeptCounts::new();
+    for row in txn.query_all_raw(sql.build()).await? {
+        let level: i32 = row.try_get_by_index(0)?;
+        let mut key = level.to_string();
+        for (index, column) in key_columns.iter().enumerate().skip(1) {
+            key.push('\u{0}');
+            if *column == "entry" {
+                key.push_str(&row.try_get_by_index::<i32>(index)?.to_string());
+            } else {
+                key.push_str(&row.try_get_by_index::<String>(index)?);
+            }
+        }
+        let total: i64 = row.try_get_by_index(key_columns.len())?;
+        if total != 0 {
+            counts.insert(key, total);
+        }
+    }
+    Ok(counts)
+}
