@@ -69,6 +69,7 @@ where
     let now = crate::timestamp::truncate_to_micros(chrono::Utc::now());
     let mut held_zones = HashSet::new();
     let mut events = Vec::new();
+    session_counts::start_import(&txn).await?;
     let mut sessions = rows.sessions.peekable();
     while sessions.peek().is_some() {
         let batch: Vec<session::Model> = sessions.by_ref().take(ROWS_PER_STATEMENT).collect();
@@ -91,6 +92,9 @@ where
         write_sessions(&txn, batch, stored, &mut held_zones, now).await?;
         progress.inc(written as u64);
     }
+    // Before the moved subtrees are refreshed: those changes are counted
+    // as changes of rows already counted.
+    session_counts::count_imported(&txn).await?;
     events.extend(refresh_moved_subtrees(&txn, rows.moved).await?);
     publish(&txn, &mut events).await?;
     txn.commit().await
@@ -181,8 +185,8 @@ where
 }
 
 /// Writes one batch of sessions and keeps their counts: the stored ones
-/// among them counted out as they were (locked first), then every one
-/// counted in as written.
+/// among them counted out as they were (locked first); every one is noted
+/// to be counted in as written once the import has written them all.
 async fn write_sessions(
     txn: &impl ConnectionTrait,
     batch: Vec<session::Model>,
@@ -220,7 +224,7 @@ async fn write_sessions(
     )
     .await?;
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    session_counts::change_counts_of(txn, &ids, session_counts::ADDED).await
+    session_counts::note_imported(txn, &ids).await
 }
 
 /// Stored descendants of a re-parented session follow it: their root and

@@ -123,6 +123,56 @@ pub(super) async fn change_counts_below(
     Ok(())
 }
 
+/// The sessions an import wrote, counted in once all are written: one
+/// grouped statement over them all costs far less than one per batch.
+const IMPORTED: &str = "imported_sessions";
+
+/// Opens the list of sessions the transaction writes ([`note_imported`]).
+pub(super) async fn start_import(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let id_type = match txn.get_database_backend() {
+        DbBackend::Postgres => "TEXT COLLATE \"C\"",
+        _ => "TEXT",
+    };
+    txn.execute_unprepared(&format!(
+        "CREATE TEMPORARY TABLE {IMPORTED} (id {id_type} PRIMARY KEY)"
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Notes sessions the import wrote (each once).
+pub(super) async fn note_imported(txn: &impl ConnectionTrait, ids: &[&str]) -> Result<(), DbErr> {
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push(&format!("INSERT INTO {IMPORTED} (id) VALUES "));
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind(id.to_string()).push(")");
+        }
+        txn.execute_raw(sql.build()).await?;
+    }
+    Ok(())
+}
+
+/// Counts in every session noted, as written, and closes the list.
+pub(super) async fn count_imported(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let mut sql = Sql::new(txn.get_database_backend());
+    push_count_changes(
+        &mut sql,
+        false,
+        |sql| {
+            sql.push(&format!("s.id IN (SELECT id FROM {IMPORTED})"));
+        },
+        ADDED,
+    );
+    txn.execute_raw(sql.build()).await?;
+    txn.execute_unprepared(&format!("DROP TABLE {IMPORTED}"))
+        .await?;
+    Ok(())
+}
+
 /// Makes sure each zone has its mark (a new zone's counts start swept up
 /// to now) and, on PostgreSQL, holds the marks `FOR SHARE` until the
 /// transaction ends, so that no sweep moves `swept_until` under rows this
