@@ -149,10 +149,8 @@ impl Reader {
             Grouping::UserAgent => ("user_agent_key", "user_agent_id"),
         };
         let mut sql = Sql::new(self.backend());
-        sql.push("WITH mark AS (SELECT swept_until FROM session_count_marks WHERE zone_id = ")
-            .bind(zone_id.to_owned())
-            .push(&format!(
-                ") SELECT {kept_group} AS group_key, status AS class, CAST(SUM(total) AS BIGINT) AS total, 0 AS moved FROM session_counts WHERE zone_id = "
+        sql.push(&format!(
+                "SELECT {kept_group} AS group_key, status AS class, CAST(SUM(total) AS BIGINT) AS total, 0 AS moved FROM session_counts WHERE zone_id = "
             ))
             .bind(zone_id.to_owned())
             .push(&format!(" AND level = {level}"));
@@ -203,15 +201,26 @@ impl Reader {
         // Since the sweep, stored-active sessions whose expiry passed are
         // still kept as `active` (or, when another process's clock swept
         // ahead of this one, ones not yet expired are kept as `expired`).
+        // The range between the two is one range of the expiry index; as
+        // bounds worked out once, not a join, so that SQLite uses it.
+        let (least, greatest) = match self.backend() {
+            sea_orm::DbBackend::Postgres => ("LEAST", "GREATEST"),
+            _ => ("MIN", "MAX"),
+        };
         sql.push(&format!(" UNION ALL SELECT {row_group} AS group_key, CASE WHEN expires_at <= "))
             .bind(now)
-            .push(" THEN 'active' ELSE 'expired' END AS class, COUNT(*) AS total, 1 AS moved FROM sessions CROSS JOIN mark WHERE zone_id = ")
+            .push(" THEN 'active' ELSE 'expired' END AS class, COUNT(*) AS total, 1 AS moved FROM sessions WHERE zone_id = ")
+            .bind(zone_id.to_owned());
+        for (bound, comparison) in [(least, ">"), (greatest, "<=")] {
+            sql.push(&format!(
+                " AND expires_at {comparison} {bound}((SELECT swept_until FROM session_count_marks WHERE zone_id = "
+            ))
             .bind(zone_id.to_owned())
-            .push(" AND status = 'active' AND ((expires_at > mark.swept_until AND expires_at <= ")
+            .push("), ")
             .bind(now)
-            .push(") OR (expires_at > ")
-            .bind(now)
-            .push(" AND expires_at <= mark.swept_until))");
+            .push(")");
+        }
+        sql.push(" AND status = 'active'");
         push_organization(&mut sql, access, OrganizationColumn::Nullable);
         let unfiltered_status = Criteria {
             statuses: None,
