@@ -9,8 +9,6 @@
 //! the same statement. A `userId` filter counts the user's rows directly
 //! (a user's sessions are few, and an index range).
 
-use std::collections::HashMap;
-
 use sea_orm::{DbErr, FromQueryResult};
 
 use super::Reader;
@@ -41,18 +39,6 @@ struct GroupCount {
     total: i64,
 }
 
-/// A row of a part read from the kept counts: the count of `class`
-/// (`active`, `expired`, `revoked`) in a group, or, when `moved`, how many
-/// of the group's sessions counted under `class` have changed class since
-/// the sweep.
-#[derive(FromQueryResult)]
-struct KeptCount {
-    group_key: String,
-    class: String,
-    total: i64,
-    moved: i32,
-}
-
 impl Reader {
     /// Counts per group of a zone's sessions that meet `criteria`, the
     /// largest first (then by key, byte-wise), at most `limit` of them when
@@ -72,65 +58,29 @@ impl Reader {
         if !self.access.permits_zone(zone_id) {
             return Ok(Vec::new());
         }
-        let rows = self
-            .query_as::<KeptCount>(self.kept_counts_statement(zone_id, criteria, grouping))
-            .await?;
-        let mut classes: HashMap<(String, String), i64> = HashMap::new();
-        for row in rows {
-            if row.moved == 0 {
-                *classes.entry((row.group_key, row.class)).or_default() += row.total;
-                continue;
-            }
-            let other = if row.class == "active" {
-                "expired"
-            } else {
-                "active"
-            };
-            *classes
-                .entry((row.group_key.clone(), row.class))
-                .or_default() -= row.total;
-            *classes
-                .entry((row.group_key, other.to_owned()))
-                .or_default() += row.total;
-        }
-        let mut groups: HashMap<String, i64> = HashMap::new();
-        for ((group_key, class), total) in classes {
-            let counted = criteria
-                .statuses
-                .as_ref()
-                .is_none_or(|statuses| statuses.iter().any(|status| status.as_str() == class));
-            if !counted {
-                continue;
-            }
-            let group_key = if grouping == Grouping::EffectiveStatus {
-                class
-            } else {
-                group_key
-            };
-            *groups.entry(group_key).or_default() += total;
-        }
-        let mut counts: Vec<(String, i64)> = groups
+        let statement = self.kept_counts_statement(zone_id, criteria, grouping, limit);
+        let mut counts: Vec<(String, i64)> = self
+            .query_as::<GroupCount>(statement)
+            .await?
             .into_iter()
-            .filter(|(_, total)| *total != 0 || grouping == Grouping::Nothing)
+            .map(|row| (row.group_key, row.total))
             .collect();
         if grouping == Grouping::Nothing && counts.is_empty() {
             counts.push((String::new(), 0));
         }
-        counts.sort_by(|(a_key, a), (b_key, b)| b.cmp(a).then_with(|| a_key.cmp(b_key)));
-        if let Some(limit) = limit {
-            counts.truncate(limit as usize);
-        }
         Ok(counts)
     }
 
-    /// One statement: the part's kept counts by group and class, then the
-    /// sessions whose expiry lies between the zone's `swept_until` and now
-    /// (`moved`), under the class the kept counts hold them in.
+    /// One statement: the part's kept counts of one level, plus and minus
+    /// the sessions whose expiry lies between the zone's `swept_until` and
+    /// now (each moves from the class the counts hold it in to the other),
+    /// summed per group over the classes the filter keeps.
     fn kept_counts_statement(
         &self,
         zone_id: &str,
         criteria: &Criteria,
         grouping: Grouping,
+        limit: Option<u32>,
     ) -> sea_orm::Statement {
         let access = &self.access;
         let now = self.now();
@@ -148,12 +98,17 @@ impl Reader {
             Grouping::Application => ("application_key", "application_id"),
             Grouping::UserAgent => ("user_agent_key", "user_agent_id"),
         };
+        let outer_group = if grouping == Grouping::EffectiveStatus {
+            "class"
+        } else {
+            "group_key"
+        };
         let mut sql = Sql::new(self.backend());
         sql.push(&format!(
-                "SELECT {kept_group} AS group_key, status AS class, CAST(SUM(total) AS BIGINT) AS total, 0 AS moved FROM session_counts WHERE zone_id = "
-            ))
-            .bind(zone_id.to_owned())
-            .push(&format!(" AND level = {level}"));
+            "SELECT {outer_group} AS group_key, CAST(SUM(n) AS BIGINT) AS total FROM (SELECT {kept_group} AS group_key, status AS class, total AS n FROM session_counts WHERE zone_id = "
+        ))
+        .bind(zone_id.to_owned())
+        .push(&format!(" AND level = {level}"));
         if let Some(organization_id) = access.organization_id() {
             sql.push(" AND organization_key IN ('', ")
                 .bind(organization_id.to_owned())
@@ -174,83 +129,64 @@ impl Reader {
         if !criteria.include_nested {
             sql.push(" AND entry = 1");
         }
-        match grouping {
-            Grouping::Application => {
-                push_visible_owner(
-                    &mut sql,
-                    access,
-                    zone_id,
-                    "application_key",
-                    "applications",
-                    "''",
-                );
-            }
-            Grouping::UserAgent => {
-                push_visible_owner(
-                    &mut sql,
-                    access,
-                    zone_id,
-                    "user_agent_key",
-                    "user_agents",
-                    "''",
-                );
-            }
-            _ => {}
-        }
-        sql.push(" GROUP BY 1, 2");
+        push_grouped_owner(&mut sql, access, zone_id, grouping, "_key", "''");
         // Since the sweep, stored-active sessions whose expiry passed are
         // still kept as `active` (or, when another process's clock swept
-        // ahead of this one, ones not yet expired are kept as `expired`).
-        // The range between the two is one range of the expiry index; as
-        // bounds worked out once, not a join, so that SQLite uses it.
+        // ahead of this one, ones not yet expired are kept as `expired`):
+        // each such session leaves one class (-1) for the other (+1). The
+        // range between the two instants is one range of the expiry index;
+        // its bounds are worked out once, not joined, so that SQLite uses it.
         let (least, greatest) = match self.backend() {
             sea_orm::DbBackend::Postgres => ("LEAST", "GREATEST"),
             _ => ("MIN", "MAX"),
         };
-        sql.push(&format!(" UNION ALL SELECT {row_group} AS group_key, CASE WHEN expires_at <= "))
-            .bind(now)
-            .push(" THEN 'active' ELSE 'expired' END AS class, COUNT(*) AS total, 1 AS moved FROM sessions WHERE zone_id = ")
-            .bind(zone_id.to_owned());
-        for (bound, comparison) in [(least, ">"), (greatest, "<=")] {
-            sql.push(&format!(
-                " AND expires_at {comparison} {bound}((SELECT swept_until FROM session_count_marks WHERE zone_id = "
-            ))
-            .bind(zone_id.to_owned())
-            .push("), ")
-            .bind(now)
-            .push(")");
-        }
-        sql.push(" AND status = 'active'");
-        push_organization(&mut sql, access, OrganizationColumn::Nullable);
         let unfiltered_status = Criteria {
             statuses: None,
             ..criteria.clone()
         };
-        push_criteria(&mut sql, &unfiltered_status, Owner::Zone, now);
-        match grouping {
-            Grouping::Application => {
-                push_visible_owner(
-                    &mut sql,
-                    access,
-                    zone_id,
-                    "application_id",
-                    "applications",
-                    "NULL",
-                );
+        for (kept_as_expired, n) in [("active", -1), ("expired", 1)] {
+            let other = if kept_as_expired == "active" {
+                "expired"
+            } else {
+                "active"
+            };
+            sql.push(&format!(
+                " UNION ALL SELECT {row_group} AS group_key, CASE WHEN expires_at <= "
+            ))
+            .bind(now)
+            .push(&format!(
+                " THEN '{kept_as_expired}' ELSE '{other}' END AS class, {n} AS n FROM sessions WHERE zone_id = "
+            ))
+            .bind(zone_id.to_owned());
+            for (bound, comparison) in [(least, ">"), (greatest, "<=")] {
+                sql.push(&format!(
+                    " AND expires_at {comparison} {bound}((SELECT swept_until FROM session_count_marks WHERE zone_id = "
+                ))
+                .bind(zone_id.to_owned())
+                .push("), ")
+                .bind(now)
+                .push(")");
             }
-            Grouping::UserAgent => {
-                push_visible_owner(
-                    &mut sql,
-                    access,
-                    zone_id,
-                    "user_agent_id",
-                    "user_agents",
-                    "NULL",
-                );
-            }
-            _ => {}
+            sql.push(" AND status = 'active'");
+            push_organization(&mut sql, access, OrganizationColumn::Nullable);
+            push_criteria(&mut sql, &unfiltered_status, Owner::Zone, now);
+            push_grouped_owner(&mut sql, access, zone_id, grouping, "_id", "NULL");
         }
-        sql.push(" GROUP BY 1, 2");
+        sql.push(") kept");
+        match &criteria.statuses {
+            Some(statuses) if statuses.is_empty() => {
+                sql.push(" WHERE 1 = 0");
+            }
+            Some(statuses) => {
+                sql.push(" WHERE class IN ")
+                    .bind_list(statuses.iter().map(|status| status.as_str()));
+            }
+            None => {}
+        }
+        sql.push(" GROUP BY 1 HAVING SUM(n) <> 0 ORDER BY total DESC, group_key ASC");
+        if let Some(limit) = limit {
+            sql.push(&format!(" LIMIT {limit}"));
+        }
         sql.build()
     }
 
@@ -284,28 +220,13 @@ impl Reader {
             .bind(zone_id.to_owned());
         push_organization(&mut sql, access, OrganizationColumn::Nullable);
         push_criteria(&mut sql, criteria, Owner::Zone, self.now());
+        push_grouped_owner(&mut sql, access, zone_id, grouping, "_id", "NULL");
         match grouping {
             Grouping::Nothing => {}
             Grouping::Application => {
-                push_visible_owner(
-                    &mut sql,
-                    access,
-                    zone_id,
-                    "application_id",
-                    "applications",
-                    "NULL",
-                );
                 sql.push(" GROUP BY application_id");
             }
             Grouping::UserAgent => {
-                push_visible_owner(
-                    &mut sql,
-                    access,
-                    zone_id,
-                    "user_agent_id",
-                    "user_agents",
-                    "NULL",
-                );
                 sql.push(" GROUP BY user_agent_id");
             }
             Grouping::EffectiveStatus | Grouping::SessionType => {
@@ -324,6 +245,32 @@ impl Reader {
             .map(|row| (row.group_key, row.total))
             .collect())
     }
+}
+
+/// [`push_visible_owner`] for the owner a part groups by, if any: its
+/// column is `application` or `user_agent` + `suffix` (`_id` in rows,
+/// `_key` in counts).
+fn push_grouped_owner(
+    sql: &mut Sql,
+    access: &Access,
+    zone_id: &str,
+    grouping: Grouping,
+    suffix: &str,
+    none: &str,
+) {
+    let (owner, table) = match grouping {
+        Grouping::Application => ("application", "applications"),
+        Grouping::UserAgent => ("user_agent", "user_agents"),
+        _ => return,
+    };
+    push_visible_owner(
+        sql,
+        access,
+        zone_id,
+        &format!("{owner}{suffix}"),
+        table,
+        none,
+    );
 }
 
 /// Only groups the caller can read: a session without an organization is
