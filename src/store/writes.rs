@@ -118,11 +118,7 @@ pub async fn revoke_subtree(
         .iter()
         .map(|row| event_from_session(EventKind::Revoked, row))
         .collect::<Vec<SessionEvent>>();
-    let changed_ids = changed
-        .iter()
-        .map(|row| row.id.as_str())
-        .collect::<Vec<_>>();
-    session_counts::change_counts_of(&txn, &changed_ids, session_counts::REVOKED).await?;
+    session_counts::count_revoked(&txn, &changed).await?;
     let session = match changed.first() {
         Some(first) if first.id == target.id => first.clone(),
         _ => target,
