@@ -212,7 +212,7 @@ pub fn is_connection_lost(error: &DbErr) -> bool {
 /// them), which was measured to cost 40% of nested-query throughput.
 pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     let statement = match db.get_database_backend() {
-        DbBackend::Postgres => "ANALYZE applications, users, user_agents, sessions",
+        DbBackend::Postgres => "ANALYZE applications, users, user_agents, sessions, session_counts",
         _ => "ANALYZE",
     };
     db.execute_unprepared(statement).await.map(|_| ())
