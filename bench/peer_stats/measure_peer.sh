@@ -58,15 +58,15 @@ stop_peer() {
 trap stop_peer EXIT INT TERM
 
 if up; then
-  NODE_PID=$(ss -ltnpH "sport = :$PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-  echo "# peer already answering on :$PORT (pid ${NODE_PID:-?}); using it, will not stop it"
+  SERVER_PID=$(ss -ltnpH "sport = :$PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+  echo "# peer already answering on :$PORT (pid ${SERVER_PID:-?}); using it, will not stop it"
 else
   # run_peer.sh's flags (production set, simplify-inflector) + pg-aggregates + connection-filter.
   # A second --append-plugins replaces run_peer.sh's, so it lists simplify-inflector again.
   PGURL="$PGURL" PEER_PORT="$PORT" "$PB/run_peer.sh" \
     --append-plugins @graphile-contrib/pg-simplify-inflector,@graphile/pg-aggregates,postgraphile-plugin-connection-filter \
     > "$WORK/peer.log" 2>&1 &
-  PEER_PID=$!; NODE_PID=$PEER_PID
+  PEER_PID=$!; SERVER_PID=$PEER_PID
   for _ in $(seq 150); do up && break; kill -0 "$PEER_PID" 2>/dev/null || { cat "$WORK/peer.log"; exit 1; }; sleep 0.2; done
   up || { echo "peer did not come up; see $WORK/peer.log" >&2; exit 1; }
   echo "# started peer pid $PEER_PID on :$PORT (log $WORK/peer.log)"
@@ -89,44 +89,5 @@ for k, want in [("byStatus", total), ("byType", total), ("byApplication", apps),
 print(f"# check ok: total {total}; groups: " + ", ".join(f"{k} {len(v)}" for k, v in groups.items()))
 PY
 
-# CPU ticks (utime+stime) of one process, and of all PostgreSQL server processes together (as vs_peer.sh).
-HZ=$(getconf CLK_TCK)
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() { local t=0 p; for p in $(pgrep -u postgres); do t=$((t + $(ticks "$p"))); done; echo "$t"; }
-# wrk abandons in-flight requests at the end of a run, but PostgreSQL keeps running their statements:
-# wait until no statement of this database is active, so one run's leftovers do not load the next.
-drain() {
-  local i n
-  for i in $(seq $((DRAIN_MAX * 5))); do
-    n=$(psql -XAtc "select count(*) from pg_stat_activity where datname = '$DB' and state = 'active' and pid <> pg_backend_pid()" "$PGURL")
-    [ "$n" = 0 ] && return 0; sleep 0.2
-  done
-  echo "# warning: PostgreSQL still busy after ${DRAIN_MAX}s" >&2
-}
-run_wrk() {  # concurrency seconds -> PEERSTATS json line (and FIRST_ERROR line if any)
-  local c=$1 threads=$(( $1 < 2 ? $1 : 2 ))
-  BENCH_BODY="$BODY" wrk -t "$threads" -c "$c" -d "${2}s" --timeout "$TIMEOUT" -s "$LUA" "$URL" > "$WORK/wrk.out"
-  grep '^PEERSTATS' "$WORK/wrk.out"
-}
-
-echo "# PostGraphile $(node -p "require('$PB/.peer/node_modules/postgraphile/package.json').version") + pg-aggregates $(node -p "require('$PB/.peer/node_modules/@graphile/pg-aggregates/package.json').version"); db $DB zone $ZONE; variant $VARIANT; warm-up ${WARMUP}s, timed ${DURATION}s, wrk --timeout $TIMEOUT"
-printf '%-5s %9s %10s %10s %7s %8s %10s %12s %10s\n' conc req/s p50_ms p99_ms errors ok_reqs abandoned node_ms/req pg_ms/req
-for c in $CONCS; do
-  drain; run_wrk "$c" "$WARMUP" > /dev/null; drain
-  n0=$(ticks "$NODE_PID"); p0=$(pg_ticks)
-  line=$(run_wrk "$c" "$DURATION")
-  n1=$(ticks "$NODE_PID"); p1=$(pg_ticks)
-  python3 - "$c" "$line" $((n1 - n0)) $((p1 - p0)) "$HZ" <<'PY'
-import json, sys
-c, line, nt, pt, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-r = json.loads(line.splitlines()[0].split(" ", 1)[1])
-errors = r["socket_errors"] + r["timeouts"] + r["http_errors"] + r["graphql_errors"]
-ok = r["requests"] - r["http_errors"] - r["graphql_errors"]
-per = lambda t: f"{t * 1000 / hz / ok:.0f}" if ok else "-"
-lat = lambda us: f"{us / 1000:.1f}" if ok else "-"
-print(f"{c:<5} {ok / (r['duration_us'] / 1e6):9.2f} {lat(r['p50_us']):>10} {lat(r['p99_us']):>10} {errors:7d} {ok:8d} {r['abandoned']:10d} {per(nt):>12} {per(pt):>10}")
-for l in line.splitlines()[1:]:
-    print("#", l)
-PY
-done
-drain
+SERVER_NAME="PostGraphile $(node -p "require('$PB/.peer/node_modules/postgraphile/package.json').version") + pg-aggregates $(node -p "require('$PB/.peer/node_modules/@graphile/pg-aggregates/package.json').version"), variant $VARIANT"
+source "$HERE/measure_cells.sh"

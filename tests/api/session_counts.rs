@@ -62,6 +62,17 @@ struct Run {
 }
 
 impl Run {
+    /// A sequence from `seed`, its ids numbered from `first_id`, its
+    /// instants around now.
+    fn new(seed: u64, first_id: usize) -> Self {
+        Run {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            base: sessiongraph::timestamp::truncate_to_micros(Utc::now()),
+            sessions: BTreeMap::new(),
+            next_id: first_id,
+        }
+    }
+
     fn instant(&mut self) -> DateTime<Utc> {
         self.base + Duration::seconds(self.rng.random_range(-3_600..3_600))
     }
@@ -236,6 +247,50 @@ impl Run {
     }
 }
 
+/// A fresh, migrated database holding [`owners_document`].
+async fn owners_database(test_db: &TestDb) -> sea_orm::DatabaseConnection {
+    let connection = db::connect(&test_db.url).await.expect("connect");
+    db::migrate(&connection).await.expect("migrate");
+    sessiongraph::import::import_text(&connection, &owners_document().to_string())
+        .await
+        .expect("owners import");
+    connection
+}
+
+/// Reads on `connection` alone (no replicas).
+fn reads_on(connection: &sea_orm::DatabaseConnection) -> Arc<ReadRouter> {
+    ReadRouter::new(
+        connection.clone(),
+        Vec::new(),
+        StdDuration::from_secs(1),
+        Metrics::new(),
+    )
+}
+
+/// Asserts that every part of the statistics of `criteria` reads the same
+/// from the kept counts as from counting the rows.
+async fn assert_counts_match(
+    reader: &Reader,
+    zone: &str,
+    criteria: &Criteria,
+    limit: impl Fn(Grouping) -> Option<u32>,
+    context: &str,
+) -> usize {
+    for grouping in GROUPINGS {
+        let limit = limit(grouping);
+        let kept = reader
+            .session_group_counts(zone, criteria, grouping, limit)
+            .await
+            .expect("kept counts");
+        let counted = reader
+            .session_group_counts_by_scan(zone, criteria, grouping, limit)
+            .await
+            .expect("counted rows");
+        assert_eq!(kept, counted, "{context}: {grouping:?} of {criteria:?}");
+    }
+    GROUPINGS.len()
+}
+
 /// Applications, users and user agents of both zones, in two organizations.
 fn owners_document() -> Value {
     let mut applications = Vec::new();
@@ -306,17 +361,8 @@ const GROUPINGS: [Grouping; 5] = [
 on_both_databases!(kept_counts_equal_a_recount_after_every_step);
 
 async fn kept_counts_equal_a_recount_after_every_step(test_db: TestDb) {
-    let connection = db::connect(&test_db.url).await.expect("connect");
-    db::migrate(&connection).await.expect("migrate");
-    sessiongraph::import::import_text(&connection, &owners_document().to_string())
-        .await
-        .expect("owners import");
-    let reads = ReadRouter::new(
-        connection.clone(),
-        Vec::new(),
-        StdDuration::from_secs(1),
-        Metrics::new(),
-    );
+    let connection = owners_database(&test_db).await;
+    let reads = reads_on(&connection);
     let callers = [
         Arc::new(Access::unrestricted()),
         Arc::new(organization_access()),
@@ -326,12 +372,7 @@ async fn kept_counts_equal_a_recount_after_every_step(test_db: TestDb) {
     let first_seed = setting("SESSION_COUNT_SEED", 1);
     let mut compared = 0usize;
     for seed in first_seed..first_seed + sequences {
-        let mut run = Run {
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            base: sessiongraph::timestamp::truncate_to_micros(Utc::now()),
-            sessions: BTreeMap::new(),
-            next_id: seed as usize * 10_000,
-        };
+        let mut run = Run::new(seed, seed as usize * 10_000);
         let mut clock = run.base;
         for step in 0..steps {
             let action = match run.rng.random_range(0..10) {
@@ -393,25 +434,22 @@ async fn kept_counts_equal_a_recount_after_every_step(test_db: TestDb) {
                 for _ in 0..4 {
                     let zone = run.rng.random_range(0..ZONES.len());
                     let criteria = run.criteria(zone);
-                    for grouping in GROUPINGS {
-                        let limit = matches!(grouping, Grouping::Application | Grouping::UserAgent)
-                            .then(|| run.rng.random_range(1..4));
-                        let kept = reader
-                            .session_group_counts(ZONES[zone], &criteria, grouping, limit)
-                            .await
-                            .expect("kept counts");
-                        let counted = reader
-                            .session_group_counts_by_scan(ZONES[zone], &criteria, grouping, limit)
-                            .await
-                            .expect("counted rows");
-                        assert_eq!(
-                            kept,
-                            counted,
-                            "seed {seed} step {step} after {action}: {grouping:?} of {criteria:?} at {clock} as {:?}",
-                            caller.organization_id()
-                        );
-                        compared += 1;
-                    }
+                    let top = run.rng.random_range(1..4);
+                    let context = format!(
+                        "seed {seed} step {step} after {action} at {clock} as {:?}",
+                        caller.organization_id()
+                    );
+                    compared += assert_counts_match(
+                        &reader,
+                        ZONES[zone],
+                        &criteria,
+                        |grouping| {
+                            matches!(grouping, Grouping::Application | Grouping::UserAgent)
+                                .then_some(top)
+                        },
+                        &context,
+                    )
+                    .await;
                 }
             }
         }
@@ -430,17 +468,8 @@ on_both_databases!(recount_reports_and_repairs_drift);
 
 /// Counts damaged behind the gateway's back are found and rebuilt.
 async fn recount_reports_and_repairs_drift(test_db: TestDb) {
-    let connection = db::connect(&test_db.url).await.expect("connect");
-    db::migrate(&connection).await.expect("migrate");
-    sessiongraph::import::import_text(&connection, &owners_document().to_string())
-        .await
-        .expect("owners import");
-    let mut run = Run {
-        rng: ChaCha8Rng::seed_from_u64(7),
-        base: Utc::now(),
-        sessions: BTreeMap::new(),
-        next_id: 0,
-    };
+    let connection = owners_database(&test_db).await;
+    let mut run = Run::new(7, 0);
     for _ in 0..4 {
         let document = run.import_document();
         sessiongraph::import::import_text(&connection, &document.to_string())
@@ -478,11 +507,7 @@ on_both_databases!(concurrent_writes_lose_no_count);
 /// its own connections on PostgreSQL): afterwards a recount finds every
 /// kept count exact.
 async fn concurrent_writes_lose_no_count(test_db: TestDb) {
-    let connection = db::connect(&test_db.url).await.expect("connect");
-    db::migrate(&connection).await.expect("migrate");
-    sessiongraph::import::import_text(&connection, &owners_document().to_string())
-        .await
-        .expect("owners import");
+    let connection = owners_database(&test_db).await;
     let base = sessiongraph::timestamp::truncate_to_micros(Utc::now());
     // Trees of a root and two children each, expiring around now.
     let tree = move |task: usize, round: usize, rng: &mut ChaCha8Rng| {
@@ -592,17 +617,8 @@ on_both_databases!(the_migration_counts_the_sessions_already_stored);
 /// migration that adds them counts every stored session in one step.
 async fn the_migration_counts_the_sessions_already_stored(test_db: TestDb) {
     use sessiongraph_migrations::{Migrator, MigratorTrait};
-    let connection = db::connect(&test_db.url).await.expect("connect");
-    db::migrate(&connection).await.expect("migrate");
-    sessiongraph::import::import_text(&connection, &owners_document().to_string())
-        .await
-        .expect("owners import");
-    let mut run = Run {
-        rng: ChaCha8Rng::seed_from_u64(11),
-        base: sessiongraph::timestamp::truncate_to_micros(Utc::now()),
-        sessions: BTreeMap::new(),
-        next_id: 0,
-    };
+    let connection = owners_database(&test_db).await;
+    let mut run = Run::new(11, 0);
     for _ in 0..6 {
         let document = run.import_document();
         sessiongraph::import::import_text(&connection, &document.to_string())
@@ -614,12 +630,7 @@ async fn the_migration_counts_the_sessions_already_stored(test_db: TestDb) {
         .await
         .expect("migrate down");
     Migrator::up(&connection, None).await.expect("migrate up");
-    let reads = ReadRouter::new(
-        connection.clone(),
-        Vec::new(),
-        StdDuration::from_secs(1),
-        Metrics::new(),
-    );
+    let reads = reads_on(&connection);
     for caller in [
         Arc::new(Access::unrestricted()),
         Arc::new(organization_access()),
@@ -634,17 +645,8 @@ async fn the_migration_counts_the_sessions_already_stored(test_db: TestDb) {
         for _ in 0..20 {
             let zone = run.rng.random_range(0..ZONES.len());
             let criteria = run.criteria(zone);
-            for grouping in GROUPINGS {
-                let kept = reader
-                    .session_group_counts(ZONES[zone], &criteria, grouping, None)
-                    .await
-                    .expect("kept counts");
-                let counted = reader
-                    .session_group_counts_by_scan(ZONES[zone], &criteria, grouping, None)
-                    .await
-                    .expect("counted rows");
-                assert_eq!(kept, counted, "{grouping:?} of {criteria:?} at {clock}");
-            }
+            let context = format!("after the migration, at {clock}");
+            assert_counts_match(&reader, ZONES[zone], &criteria, |_| None, &context).await;
         }
     }
     let recounted = session_counts::recount(&connection).await.expect("recount");
