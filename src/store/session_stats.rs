@@ -50,7 +50,13 @@ impl Reader {
         grouping: Grouping,
         limit: Option<u32>,
     ) -> Result<Vec<(String, i64)>, DbErr> {
-        if criteria.user_id.is_some() {
+        // The counts key "no application" and "no user agent" as '', which
+        // no stored id is (the importer refuses empty ids); a filter asking
+        // for '' is answered from the rows (which hold none).
+        let asks_for_empty = [&criteria.application_id, &criteria.user_agent_id]
+            .iter()
+            .any(|id| id.as_deref() == Some(""));
+        if criteria.user_id.is_some() || asks_for_empty {
             return self
                 .session_group_counts_by_scan(zone_id, criteria, grouping, limit)
                 .await;

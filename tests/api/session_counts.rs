@@ -225,11 +225,13 @@ impl Run {
         let applications = APPLICATIONS
             .iter()
             .map(|(id, _)| format!("{id}_{zone}"))
-            .chain(["app_unknown".to_owned()])
+            .chain(["app_unknown".to_owned(), String::new()])
             .collect();
+        // '' is how the counts say "none": a filter for it matches nothing.
         let user_agents = USER_AGENTS
             .iter()
             .map(|id| format!("{id}_{zone}"))
+            .chain([String::new()])
             .collect();
         Criteria {
             session_type: match self.rng.random_range(0..4) {
