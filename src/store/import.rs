@@ -20,8 +20,7 @@ use super::subtree::push_subtree;
 use crate::entities::enums::SessionType;
 use crate::entities::{application, session, user, user_agent};
 
-/// Ids per `IN (...)` list: well inside both databases' parameter limits.
-pub const LOOKUP_CHUNK: usize = 1_000;
+pub use super::sql::LOOKUP_CHUNK;
 
 /// Rows per INSERT. The widest row (sessions) has 20 columns, so a batch
 /// binds 20,000 values: under SQLite's 32,766 and PostgreSQL's 65,535.

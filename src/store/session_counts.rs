@@ -23,8 +23,7 @@ use sessiongraph_migrations::session_counts::{
 };
 
 use super::db::begin_write;
-use super::import::LOOKUP_CHUNK;
-use super::sql::Sql;
+use super::sql::{LOOKUP_CHUNK, Sql};
 use super::subtree::push_subtree;
 
 /// Rows counted again as they are stored: after an insert or update.

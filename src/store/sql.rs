@@ -4,6 +4,9 @@
 
 use sea_orm::{DbBackend, Statement, Value};
 
+/// Ids per `IN (...)` list: well inside both databases' parameter limits.
+pub const LOOKUP_CHUNK: usize = 1_000;
+
 pub struct Sql {
     backend: DbBackend,
     text: String,
