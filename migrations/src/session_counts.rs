@@ -17,9 +17,12 @@
 //! the sweep moves `swept_until` forward (and their counts with it) so that
 //! range stays short.
 //!
-//! The zone's total (level 3) is spread over [`SHARDS`] rows, so that
-//! concurrent writes in one zone do not queue on one row; each statement
-//! picks one.
+//! Each key's count may be spread over [`SHARDS`] rows, the sum being the
+//! count: a write on PostgreSQL puts all its changes in one shard picked at
+//! random, so that concurrent writes to one key (the zone's total, a busy
+//! application, the nested sessions without one) do not queue on one row,
+//! and the expiry sweep folds the other shards back into shard 0, so that a
+//! read finds about one row per key.
 
 /// Rows the zone's total is spread over.
 pub const SHARDS: u32 = 8;
@@ -53,7 +56,7 @@ FROM sessions s JOIN session_count_marks m ON m.zone_id = s.zone_id WHERE ";
 pub const COUNTS_KEY: &str = "zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry, shard";
 
 /// Closes the `counted` CTE and adds `changes` of its rows to the counts,
-/// at all four levels, the zone's total in `shard`. Rows are upserted in key
+/// at all four levels, in `shard`. Rows are upserted in key
 /// order, so that concurrent writers lock shared count rows in one order
 /// and cannot deadlock on them.
 pub fn count_changes_tail(changes: &[CountChange], shard: u32) -> String {
@@ -88,11 +91,11 @@ ON CONFLICT ({COUNTS_KEY}) DO UPDATE SET total = session_counts.total + excluded
             0,
             "application_key",
             "user_agent_key",
-            0,
+            shard,
             "application_key, user_agent_key, "
         ),
-        level(1, "application_key", "''", 0, "application_key, "),
-        level(2, "''", "user_agent_key", 0, "user_agent_key, "),
+        level(1, "application_key", "''", shard, "application_key, "),
+        level(2, "''", "user_agent_key", shard, "user_agent_key, "),
         level(3, "''", "''", shard, ""),
     )
 }

@@ -5,14 +5,18 @@
 //!
 //! How writes stay exact without a zone-wide lock on PostgreSQL:
 //! - a revoke or delete changes counts only for rows it has locked (its
-//!   UPDATE, its `FOR UPDATE`), after locking them, and reads the zone's
-//!   `swept_until` then;
+//!   UPDATE, its `FOR UPDATE`), classed by the zone's `swept_until` as it
+//!   stands once they are locked (a revoke checks that the mark its UPDATE
+//!   read has not moved since, and reads it again if it has);
 //! - the sweep locks the rows it moves first, so a revoke of one of them
 //!   waits for the sweep and then sees its new `swept_until`, and a row a
 //!   revoke holds drops out of the sweep once the revoke commits;
 //! - an import, which inserts rows the sweep cannot lock, holds its zones'
 //!   `session_count_marks` rows `FOR SHARE`, and the sweep waits (briefly,
 //!   then gives up until its next round) for the mark `FOR UPDATE`.
+//!
+//! - every statement locks count rows in key order, shard last, so writes,
+//!   the sweep and the fold of spread shards cannot deadlock on them.
 //!
 //! On SQLite every write transaction holds the database's one write lock.
 
@@ -62,7 +66,17 @@ pub(super) fn push_count_changes(
     sql.push(if after_with { ", " } else { "WITH " })
         .push(COUNTED_ROWS_HEAD);
     rows(sql);
-    sql.push(&count_changes_tail(changes, rand::random::<u32>()));
+    sql.push(&count_changes_tail(changes, write_shard(sql.backend())));
+}
+
+/// The shard a write puts its count changes in: any on PostgreSQL, so that
+/// concurrent writes to one key spread over rows; SQLite runs one write at
+/// a time, so there every count stays in shard 0 and needs no folding.
+fn write_shard(backend: DbBackend) -> u32 {
+    match backend {
+        DbBackend::Postgres => rand::random::<u32>() % SHARDS,
+        _ => 0,
+    }
 }
 
 /// Applies `changes` of the sessions with these ids, in statements of at
@@ -87,18 +101,142 @@ pub(super) async fn change_counts_of(
     Ok(())
 }
 
-/// A row of `session_counts` but its zone, in key order: level, application,
-/// user agent, organization, type, status, entry, shard.
-type CountKey<'a> = (i32, &'a str, &'a str, &'a str, &'a str, &'a str, i32, i32);
+/// A row of `session_counts` but its zone and shard, in key order: level,
+/// application, user agent, organization, type, status, entry. The type and
+/// status are the program's own words, written into the statement as
+/// literals (fewer values to bind on the hottest write).
+type CountKey<'a> = (
+    i32,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'static str,
+    &'static str,
+    i32,
+);
 
-/// Counts the sessions a revoke changed (as they are after it, all of one
-/// zone) out of the class they had and into `revoked`. A revoke is the
-/// hottest write, so rather than [`push_count_changes`]'s grouped
-/// statement, whose planning alone doubled a revoke's time, this reads the
-/// zone's `swept_until` and upserts the few changed keys as plain values.
-/// The class rule is the migrations crate's `count_changes_tail`'s, for a
-/// row that was `active`: `expired` once its expiry is at or before
-/// `swept_until`.
+/// The count changes of the sessions a revoke changed (as they are after
+/// it, all of one zone): each out of the class it had and into `revoked`.
+/// A revoke is the hottest write, so rather than [`push_count_changes`]'s
+/// grouped statement, whose planning alone doubled a revoke's time, the
+/// changed keys are summed here and upserted as plain values. The class
+/// rule is the migrations crate's `count_changes_tail`'s, for a row that
+/// was `active`: `expired` once its expiry is at or before `swept_until`.
+pub(super) struct RevokedCounts<'a> {
+    zone_id: &'a str,
+    /// The zone's mark the classes were taken from.
+    swept_until: DateTime<Utc>,
+    /// Each key once (an upsert may change a row only once), in byte
+    /// order, which is the key columns' order.
+    changes: std::collections::BTreeMap<CountKey<'a>, i64>,
+}
+
+impl<'a> RevokedCounts<'a> {
+    /// `None` when no row changed.
+    pub(super) fn new(rows: &'a [super::SessionRow], swept_until: DateTime<Utc>) -> Option<Self> {
+        let first = rows.first()?;
+        let mut changes = std::collections::BTreeMap::new();
+        for row in rows {
+            let was = if row.expires_at.is_some_and(|at| at <= swept_until) {
+                "expired"
+            } else {
+                "active"
+            };
+            let application = row.application_id.as_deref().unwrap_or("");
+            let user_agent = row.user_agent_id.as_deref().unwrap_or("");
+            let organization = row.organization_id.as_deref().unwrap_or("");
+            let session_type = super::lists::session_type_name(row.session_type);
+            let entry = i32::from(row.depth <= 1);
+            for (level, application, user_agent) in [
+                (0, application, user_agent),
+                (1, application, ""),
+                (2, "", user_agent),
+                (3, "", ""),
+            ] {
+                for (status, n) in [(was, -1), ("revoked", 1)] {
+                    *changes
+                        .entry((
+                            level,
+                            application,
+                            user_agent,
+                            organization,
+                            session_type,
+                            status,
+                            entry,
+                        ))
+                        .or_default() += n;
+                }
+            }
+        }
+        Some(RevokedCounts {
+            zone_id: &first.zone_id,
+            swept_until,
+            changes,
+        })
+    }
+
+    /// The upsert, returning a row per count row it changed. With
+    /// `unless_mark_moved`, on PostgreSQL it changes nothing (and returns no
+    /// row) if the zone's mark is no longer `swept_until`: a sweep that
+    /// moved these rows may have committed while the revoke's UPDATE waited
+    /// for their locks, after the UPDATE's snapshot was taken. SQLite's
+    /// write lock keeps sweeps out of the transaction.
+    pub(super) fn push_upsert(&self, sql: &mut Sql, unless_mark_moved: bool) {
+        let shard = write_shard(sql.backend()) as i32;
+        sql.push(&format!(
+            "INSERT INTO session_counts ({COUNTS_KEY}, total) SELECT * FROM (VALUES "
+        ));
+        for (i, ((level, application, user_agent, organization, session_type, status, entry), n)) in
+            self.changes.iter().enumerate()
+        {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(self.zone_id.to_owned())
+                .push(&format!(", {level}, "))
+                .bind((*application).to_owned())
+                .push(", ")
+                .bind((*user_agent).to_owned())
+                .push(", ")
+                .bind((*organization).to_owned())
+                .push(&format!(", '{session_type}', '{status}', {entry}, "))
+                .bind(shard)
+                .push(", ")
+                .bind(*n)
+                .push(")");
+        }
+        sql.push(") AS changes WHERE ");
+        if unless_mark_moved && sql.backend() == DbBackend::Postgres {
+            sql.push("EXISTS (SELECT 1 FROM session_count_marks WHERE zone_id = ")
+                .bind(self.zone_id.to_owned())
+                .push(" AND swept_until = ")
+                .bind(self.swept_until)
+                .push(")");
+        } else {
+            sql.push("true");
+        }
+        // The values come in key order, the order the grouped statement
+        // upserts in, so that concurrent writers lock shared rows in one
+        // order. (An ORDER BY here would sort the ids by the database's
+        // collation, not as the key columns do.)
+        sql.push(&format!(
+            " ON CONFLICT ({COUNTS_KEY}) DO UPDATE SET total = session_counts.total + excluded.total RETURNING 1"
+        ));
+    }
+}
+
+/// What `RETURNING` adds to a revoke's UPDATE for [`RevokedCounts`]: the
+/// zone's `swept_until` in the UPDATE's snapshot, `NULL` for a zone that
+/// keeps no counts.
+pub(super) const SWEPT_UNTIL_OF_ROW: &str =
+    "(SELECT swept_until FROM session_count_marks m WHERE m.zone_id = sessions.zone_id)";
+
+/// Counts the sessions a revoke changed with the zone's mark read now, after
+/// the revoke's UPDATE has locked them: a sweep that commits from here on
+/// either waits for these rows or does not cover their expiry, so the mark
+/// read classes them as every sweep will. For when
+/// [`RevokedCounts::push_upsert`] found its mark moved.
 pub(super) async fn count_revoked(
     txn: &impl ConnectionTrait,
     rows: &[super::SessionRow],
@@ -115,83 +253,11 @@ pub(super) async fn count_revoked(
         return Ok(());
     };
     let swept_until: DateTime<Utc> = row.try_get_by_index(0)?;
-    let shard = (rand::random::<u32>() % SHARDS) as i32;
-    // Ordered as the grouped statement upserts, so that concurrent writers
-    // lock shared rows in one order.
-    let mut changes: std::collections::BTreeMap<CountKey<'_>, i64> =
-        std::collections::BTreeMap::new();
-    for row in rows {
-        let was = if row.expires_at.is_some_and(|at| at <= swept_until) {
-            "expired"
-        } else {
-            "active"
-        };
-        let application = row.application_id.as_deref().unwrap_or("");
-        let user_agent = row.user_agent_id.as_deref().unwrap_or("");
-        let organization = row.organization_id.as_deref().unwrap_or("");
-        let session_type = super::lists::session_type_name(row.session_type);
-        let entry = i32::from(row.depth <= 1);
-        for (level, application, user_agent, shard) in [
-            (0, application, user_agent, 0),
-            (1, application, "", 0),
-            (2, "", user_agent, 0),
-            (3, "", "", shard),
-        ] {
-            for (status, n) in [(was, -1), ("revoked", 1)] {
-                *changes
-                    .entry((
-                        level,
-                        application,
-                        user_agent,
-                        organization,
-                        session_type,
-                        status,
-                        entry,
-                        shard,
-                    ))
-                    .or_default() += n;
-            }
-        }
+    if let Some(counts) = RevokedCounts::new(rows, swept_until) {
+        let mut upsert = Sql::new(backend);
+        counts.push_upsert(&mut upsert, false);
+        txn.query_all_raw(upsert.build()).await?;
     }
-    let mut upsert = Sql::new(backend);
-    upsert.push(&format!(
-        "INSERT INTO session_counts ({COUNTS_KEY}, total) VALUES "
-    ));
-    for (
-        i,
-        ((level, application, user_agent, organization, session_type, status, entry, shard), n),
-    ) in changes.into_iter().enumerate()
-    {
-        if i > 0 {
-            upsert.push(", ");
-        }
-        upsert
-            .push("(")
-            .bind(first.zone_id.clone())
-            .push(", ")
-            .bind(level)
-            .push(", ")
-            .bind(application.to_owned())
-            .push(", ")
-            .bind(user_agent.to_owned())
-            .push(", ")
-            .bind(organization.to_owned())
-            .push(", ")
-            .bind(session_type)
-            .push(", ")
-            .bind(status)
-            .push(", ")
-            .bind(entry)
-            .push(", ")
-            .bind(shard)
-            .push(", ")
-            .bind(n)
-            .push(")");
-    }
-    upsert.push(&format!(
-        " ON CONFLICT ({COUNTS_KEY}) DO UPDATE SET total = session_counts.total + excluded.total"
-    ));
-    txn.execute_raw(upsert.build()).await?;
     Ok(())
 }
 
@@ -327,17 +393,64 @@ pub(super) async fn lock_sessions(txn: &impl ConnectionTrait, ids: &[&str]) -> R
 const SWEEP_LOCK_TIMEOUT: &str = "2s";
 
 /// Moves the counts of `zone_id`'s stored-active sessions that expired by
-/// `until` from `active` to `expired`, and `swept_until` to `until`. Returns
-/// false when an import held the zone and nothing was done.
+/// `until` from `active` to `expired`, and `swept_until` to `until`, then
+/// folds the zone's spread counts back into shard 0 ([`fold_spread_counts`]).
+/// Returns false when an import held the zone and nothing was done.
 pub async fn sweep_expired(
     db: &DatabaseConnection,
     zone_id: &str,
     until: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    match sweep_zone(db, zone_id, until).await {
+    let swept = match sweep_zone(db, zone_id, until).await {
+        Err(error) if is_lock_timeout(&error) => false,
+        done => done.map(|()| true)?,
+    };
+    match fold_spread_counts(db, zone_id).await {
         Err(error) if is_lock_timeout(&error) => Ok(false),
-        done => done.map(|()| true),
+        done => done.map(|()| swept),
     }
+}
+
+/// Adds the zone's count rows outside shard 0 into shard 0 and removes them
+/// (PostgreSQL; see [`write_shard`]), so that between sweeps a read finds
+/// about one row per key rather than up to [`SHARDS`]. Every sum stays the
+/// same at every instant. The rows are locked in key order, the order every
+/// write locks its count rows in, so the fold cannot deadlock with them.
+async fn fold_spread_counts(db: &DatabaseConnection, zone_id: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let txn = begin_write(db).await?;
+    txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'"))
+        .await?;
+    let key = COUNTS_KEY;
+    let key_but_shard = "zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry";
+    let mut fold = Sql::new(DbBackend::Postgres);
+    fold.push(&format!(
+        "WITH spread AS (SELECT {key} FROM session_counts WHERE zone_id = "
+    ))
+    .bind(zone_id.to_owned())
+    .push(&format!(
+        " AND shard <> 0 ORDER BY {key} FOR UPDATE), \
+folded AS (DELETE FROM session_counts c USING spread \
+WHERE ({}) = ({}) RETURNING c.*) \
+INSERT INTO session_counts ({key}, total) \
+SELECT {key_but_shard}, 0, SUM(total) FROM folded GROUP BY {key_but_shard} ORDER BY {key_but_shard} \
+ON CONFLICT ({key}) DO UPDATE SET total = session_counts.total + excluded.total",
+        qualified("c", key),
+        qualified("spread", key),
+    ));
+    txn.execute_raw(fold.build()).await?;
+    txn.commit().await
+}
+
+/// `columns`, a comma-separated list, each prefixed with `table.`.
+fn qualified(table: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|column| format!("{table}.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn sweep_zone(

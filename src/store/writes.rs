@@ -1,6 +1,6 @@
 //! Revoking and deleting session subtrees, each in one transaction.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 
 use super::consistency::{self, WalPosition};
@@ -8,6 +8,7 @@ use super::db::begin_write;
 use super::decode::ByPosition;
 use super::events::{
     EVENT_COLUMNS, EventKind, SessionEvent, event_from_row, event_from_session, publish,
+    publish_alongside,
 };
 use super::session_counts;
 use super::sql::Sql;
@@ -100,14 +101,19 @@ pub async fn revoke_subtree(
     push_status_is(&mut sql, EffectiveStatus::Active, now);
     push_organization(&mut sql, access, OrganizationColumn::Nullable);
     // The whole rows as they are after the UPDATE, so that the payload
-    // lists them without reading each again.
+    // lists them without reading each again, and the zone's count mark, so
+    // that counting them needs no statement of its own.
     sql.push(&format!(
-        " RETURNING {}",
-        Projection::ALL.select_list(Table::Sessions)
+        " RETURNING {}, {}",
+        Projection::ALL.select_list(Table::Sessions),
+        session_counts::SWEPT_UNTIL_OF_ROW
     ));
-    let mut changed = txn
-        .query_all_raw(sql.build())
-        .await?
+    let returned = txn.query_all_raw(sql.build()).await?;
+    let swept_until = match returned.first() {
+        Some(row) => row.try_get_by_index::<Option<DateTime<Utc>>>(SessionRow::COLUMNS)?,
+        None => None,
+    };
+    let mut changed = returned
         .iter()
         .map(|row| SessionRow::from_row(row, u32::MAX))
         .collect::<Result<Vec<SessionRow>, DbErr>>()?;
@@ -118,12 +124,22 @@ pub async fn revoke_subtree(
         .iter()
         .map(|row| event_from_session(EventKind::Revoked, row))
         .collect::<Vec<SessionEvent>>();
-    session_counts::count_revoked(&txn, &changed).await?;
+    // A zone without a mark keeps no counts.
+    let counts = swept_until
+        .and_then(|swept_until| session_counts::RevokedCounts::new(&changed, swept_until));
+    match &counts {
+        Some(counts) => {
+            let upsert = |sql: &mut Sql| counts.push_upsert(sql, true);
+            if publish_alongside(&txn, &mut events, Some(&upsert)).await? == 0 {
+                session_counts::count_revoked(&txn, &changed).await?;
+            }
+        }
+        None => publish(&txn, &mut events).await?,
+    }
     let session = match changed.first() {
         Some(first) if first.id == target.id => first.clone(),
         _ => target,
     };
-    publish(&txn, &mut events).await?;
     txn.commit().await?;
     let written = written(db, access, &session.zone_id).await;
     Ok(Revoked {

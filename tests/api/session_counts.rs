@@ -601,6 +601,72 @@ async fn concurrent_writes_lose_no_count(test_db: TestDb) {
         });
     }
     futures_util::future::join_all(tasks).await;
+    // On PostgreSQL the writes spread their counts over shards; a sweep
+    // folds them back into shard 0, changing no sum.
+    let spread = || async {
+        use sea_orm::ConnectionTrait;
+        let row = connection
+            .query_one_raw(sea_orm::Statement::from_string(
+                connection.get_database_backend(),
+                "SELECT COUNT(*) FROM session_counts WHERE shard <> 0",
+            ))
+            .await
+            .expect("spread rows")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("count")
+    };
+    if test_db.backend == Backend::Sqlite {
+        assert_eq!(spread().await, 0, "SQLite keeps every count in shard 0");
+    } else {
+        // Whatever the writes left spread (a task's last sweep may have
+        // folded it all), one count is split over two shards here.
+        use sea_orm::ConnectionTrait;
+        connection
+            .execute_unprepared(&format!(
+                "WITH one AS (SELECT * FROM session_counts WHERE zone_id = '{zone}' AND shard = 0 AND total > 1 LIMIT 1), \
+                 taken AS (UPDATE session_counts c SET total = c.total - 1 FROM one \
+                   WHERE (c.zone_id, c.level, c.application_key, c.user_agent_key, c.organization_key, c.session_type, c.status, c.entry, c.shard) \
+                       = (one.zone_id, one.level, one.application_key, one.user_agent_key, one.organization_key, one.session_type, one.status, one.entry, one.shard)) \
+                 INSERT INTO session_counts SELECT zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry, 5, 1 FROM one \
+                 ON CONFLICT (zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry, shard) \
+                 DO UPDATE SET total = session_counts.total + 1",
+                zone = ZONES[0]
+            ))
+            .await
+            .expect("split a count");
+        assert!(spread().await > 0, "no count is spread over shards");
+        let criteria = Criteria {
+            session_type: None,
+            statuses: None,
+            user_id: None,
+            application_id: None,
+            user_agent_id: None,
+            include_nested: true,
+            max_depth: None,
+        };
+        let reads = reads_on(&connection);
+        let reader = Reader::new(
+            reads.on_primary(),
+            Arc::new(Access::unrestricted()),
+            Clock::at(Utc::now()),
+            Projection::ALL,
+        );
+        let before = reader
+            .session_group_counts(ZONES[0], &criteria, Grouping::EffectiveStatus, None)
+            .await
+            .expect("kept counts");
+        assert!(
+            session_counts::sweep_expired(&connection, ZONES[0], Utc::now())
+                .await
+                .expect("sweep")
+        );
+        assert_eq!(spread().await, 0, "the sweep left spread counts unfolded");
+        let after = reader
+            .session_group_counts(ZONES[0], &criteria, Grouping::EffectiveStatus, None)
+            .await
+            .expect("kept counts");
+        assert_eq!(before, after, "folding changed the counts");
+    }
     let recounted = session_counts::recount(&connection).await.expect("recount");
     let zone = recounted
         .iter()
@@ -676,5 +742,96 @@ async fn the_recount_command_reports_each_zone(test_db: TestDb) {
             .trim_end()
             .ends_with("zones recounted, 0 had drifted"),
         "{report}"
+    );
+}
+
+/// A revoke reads the zone's count mark in its UPDATE's snapshot. When a
+/// sweep that moves the revoked session to `expired` commits while the
+/// revoke waits for that session's lock, the mark the revoke read is stale:
+/// its count upsert finds the mark moved, changes nothing, and the counts
+/// are taken again with the mark read afresh. Staged on PostgreSQL with
+/// real lock waits: a transaction holding the zone's count rows stops the
+/// sweep after it has locked the session, and the revoke queues behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_behind_a_sweep_counts_the_session_as_the_sweep_left_it() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let Some(test_db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let connection = owners_database(&test_db).await;
+    let zone = ZONES[0];
+    let now = Utc::now();
+    let session = format!("ses_behind_sweep_{zone}");
+    let document = json!({ "sessions": [{
+        "session_type": "user", "id": session, "zone_id": zone, "organization_id": "org_a",
+        "user_id": format!("usr_c1_{zone}"), "application_id": format!("app_c1_{zone}"),
+        "user_agent_id": format!("ua_c1_{zone}"),
+        "created_at": "2026-01-01T00:00:00Z",
+        "expires_at": (now + Duration::seconds(60)).to_rfc3339(),
+    }]});
+    sessiongraph::import::import_text(&connection, &document.to_string())
+        .await
+        .expect("import");
+    let lock_waits = || async {
+        let row = connection
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0).expect("count")
+    };
+    let until = |waiting: i64| async move {
+        for _ in 0..200 {
+            if lock_waits().await >= waiting {
+                return;
+            }
+            tokio::time::sleep(StdDuration::from_millis(10)).await;
+        }
+        panic!("fewer than {waiting} statements came to wait for a lock");
+    };
+    // Every count row the sweep could write, in every shard, is held:
+    // existing ones locked, missing ones inserted (uncommitted, so the
+    // sweep's upsert of the same key waits for them too).
+    let holder = connection.begin().await.expect("begin");
+    let shards = sessiongraph_migrations::session_counts::SHARDS - 1;
+    holder
+        .execute_unprepared(&format!(
+            "INSERT INTO session_counts (zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry, shard, total) \
+             SELECT c.zone_id, c.level, c.application_key, c.user_agent_key, c.organization_key, c.session_type, classes.status, c.entry, shards.shard, 0 \
+             FROM (SELECT DISTINCT zone_id, level, application_key, user_agent_key, organization_key, session_type, entry FROM session_counts WHERE zone_id = '{zone}') c, \
+             (VALUES ('active'), ('expired'), ('revoked')) AS classes (status), generate_series(0, {shards}) AS shards (shard) \
+             ON CONFLICT DO NOTHING"
+        ))
+        .await
+        .expect("add the zone's missing count rows");
+    holder
+        .execute_unprepared(&format!(
+            "SELECT 1 FROM session_counts WHERE zone_id = '{zone}' FOR UPDATE"
+        ))
+        .await
+        .expect("hold the zone's count rows");
+    // Sweeps past the session's expiry: the session becomes `expired`
+    // in the counts, though a revoke's clock still finds it active.
+    let sweep = session_counts::sweep_expired(&connection, zone, now + Duration::seconds(120));
+    let access = Access::unrestricted();
+    let revoke = async {
+        until(1).await;
+        writes::revoke_subtree(&connection, &access, &session).await
+    };
+    let release = async {
+        until(2).await;
+        holder.commit().await.expect("release the count rows");
+    };
+    let (swept, revoked, ()) = tokio::join!(sweep, revoke, release);
+    assert!(swept.expect("sweep"), "the sweep gave up waiting");
+    let revoked = revoked.expect("revoke");
+    assert_eq!(revoked.changed.len(), 1, "the session was revoked");
+    let recounted = session_counts::recount(&connection).await.expect("recount");
+    assert!(
+        recounted.iter().all(|zone| zone.drifted_keys == 0),
+        "the revoke counted the session out of a class it was no longer in: {recounted:?}"
     );
 }
