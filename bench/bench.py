@@ -31,41 +31,21 @@ BINARY = ROOT / "target" / "release" / "sessiongraph"
 LUA = ROOT / "bench" / "wrk" / "graphql.lua"
 ZONE = "zone_001"
 
-Q1 = """query Q1($zone: ID!) {
-  sessions(zoneId: $zone, first: 50, filter: {includeNested: true}) {
-    nodes { __typename ... on UserSession { id status createdAt } ... on ApplicationSession { id status createdAt } }
-  }
-}"""
+# Q1-Q4, the peer bench's four queries in this schema: one file each, which
+# the side-by-side scripts (side_by_side.sh, pooler.sh) send too.
+QUERIES = ROOT / "bench" / "queries"
 
-Q2 = """query Q2($zone: ID!) {
-  sessions(zoneId: $zone, first: 50, filter: {includeNested: true}) {
-    nodes {
-      __typename
-      ... on UserSession {
-        id status createdAt
-        user { email } application { name } userAgent { name }
-        parent { id status }
-        children(first: 10) { totalCount nodes { ... on UserSession { id status user { email } } } }
-      }
-      ... on ApplicationSession { id status createdAt application { name } }
-    }
-  }
-}"""
 
-Q3 = """query Q3($id: ID!) {
-  session(id: $id) {
-    ... on UserSession { id user { email } parent { parent { id } } }
-  }
-}"""
+def query_file(stem):
+    """A query of `bench/queries`, without its leading comment lines."""
+    lines = (QUERIES / f"{stem}.graphql").read_text().splitlines()
+    return "\n".join(line for line in lines if not line.startswith("#")).strip()
 
-Q4 = """query Q4($id: ID!) {
-  user(id: $id) {
-    sessions(first: 20, filter: {includeNested: true}) {
-      totalCount
-      nodes { ... on UserSession { id status application { name } } ... on ApplicationSession { id status application { name } } }
-    }
-  }
-}"""
+
+Q1 = query_file("q1_flat_page")
+Q2 = query_file("q2_nested_graph")
+Q3 = query_file("q3_point_lookup")
+Q4 = query_file("q4_reverse")
 
 T1 = """query T1($id: ID!) {
   session(id: $id) {

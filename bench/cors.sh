@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What CORS costs a request: the peer bench's queries (../shared/peer-bench/
-# sg_queries) served side by side (bench/side_by_side.sh) by a server
+# What CORS costs a request: the peer bench's queries in this schema
+# (bench/queries) served side by side (bench/side_by_side.sh) by a server
 # without --cors-origin and one with it, every request carrying an allowed
 # Origin (so each answer gets its CORS headers).
 #
@@ -20,8 +20,8 @@ allowed=$(curl -s -D - -o /dev/null -H 'content-type: application/json' -H "Orig
   -d '{"query":"{ __typename }"}' "http://127.0.0.1:${port[cors]}/graphql" | tr -d '\r' | grep -i '^access-control-allow-origin:' || true)
 [[ -n "$allowed" ]] || { echo "the CORS server sent no Access-Control-Allow-Origin" >&2; exit 1; }
 
-echo "| query | server | req/s | ratio | gateway CPU ms/req |"
-echo "| --- | --- | ---: | ---: | ---: |"
+echo "| query | server | req/s | ratio | gateway CPU ms/req | PostgreSQL CPU ms/req |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
 run=("$@")
 [[ ${#run[@]} -gt 0 ]] || run=(q1)
 for query in "${run[@]}"; do

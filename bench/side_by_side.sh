@@ -12,8 +12,8 @@
 # background on PORT (the database is $url) and echoes nothing; then calls
 #   side_by_side QUERY [WRK_ARGS...]
 # for each peer-bench query (q1..q4), which prints one markdown table row
-# set: req/s (median of rounds), the ratio to the first variant and the
-# gateway's CPU milliseconds per request.
+# set: req/s (median of rounds), the ratio to the first variant, and the
+# CPU milliseconds per request of the gateway and of PostgreSQL.
 #
 # Environment: ROUNDS=3 DURATION=8 CONC=16 SESSIONS=100000
 set -euo pipefail
@@ -22,7 +22,7 @@ rounds=${ROUNDS:-3}
 duration=${DURATION:-8}
 conc=${CONC:-16}
 sessions=${SESSIONS:-100000}
-queries=${QUERIES:-../shared/peer-bench/sg_queries}
+queries=${QUERIES:-bench/queries}
 
 source bench/prepare.sh
 binary=$(realpath target/release/sessiongraph)
@@ -63,7 +63,14 @@ for variant in "${variants[@]}"; do
   done
 done
 
-ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Every PostgreSQL process: the cells alternate, so what the database spends
+# during one belongs to that cell's variant.
+postgres_ticks() {
+  local total=0
+  for p in $(pgrep -x postgres); do total=$((total + $(ticks_of "$p"))); done
+  echo $total
+}
 hz=$(getconf CLK_TCK)
 
 # The body of peer-bench query $1 (q1..q4) with its variables.
@@ -93,19 +100,21 @@ side_by_side() {
   done
   for _ in $(seq 1 "$rounds"); do
     for variant in "${variants[@]}"; do
-      local g0 g1 out
+      local g0 g1 p0 p1 out
       g0=$(ticks_of "${pid[$variant]}")
+      p0=$(postgres_ticks)
       out=$(BENCH_BODIES=$body BENCH_THREADS=2 wrk -t2 -c"$conc" -d"${duration}s" "$@" \
         -s bench/wrk/graphql.lua "http://127.0.0.1:${port[$variant]}/graphql")
       g1=$(ticks_of "${pid[$variant]}")
+      p1=$(postgres_ticks)
       if echo "$out" | grep -q 'Non-2xx'; then
         echo "$variant answered errors on $query: $out" >&2
         exit 1
       fi
-      printf '%s\t%s\t%s\t%s\n' "$variant" \
+      printf '%s\t%s\t%s\t%s\t%s\n' "$variant" \
         "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
         "$(echo "$out" | awk '/requests in/ {print $1}')" \
-        "$((g1 - g0))" >>"$results"
+        "$((g1 - g0))" "$((p1 - p0))" >>"$results"
     done
   done
   python3 - "$results" "$hz" "$query" "${variants[@]}" <<'PY'
@@ -117,10 +126,12 @@ cells = []
 for variant in variants:
     mine = [r for r in rows if r[0] == variant]
     rps = statistics.median(float(r[1]) for r in mine)
-    ms = 1000 * sum(int(r[3]) for r in mine) / hz / sum(int(r[2]) for r in mine)
-    cells.append((variant, rps, ms))
+    requests = sum(int(r[2]) for r in mine)
+    ms = 1000 * sum(int(r[3]) for r in mine) / hz / requests
+    database = 1000 * sum(int(r[4]) for r in mine) / hz / requests
+    cells.append((variant, rps, ms, database))
 base = cells[0][1]
-for variant, rps, ms in cells:
-    print(f"| {query} | {variant} | {rps:,.0f} | {rps / base:.3f} | {ms:.3f} |")
+for variant, rps, ms, database in cells:
+    print(f"| {query} | {variant} | {rps:,.0f} | {rps / base:.3f} | {ms:.3f} | {database:.3f} |")
 PY
 }

@@ -37,8 +37,8 @@ start_variant() {
 }
 source "$(dirname "$0")/side_by_side.sh"
 
-echo "| query | tracing | req/s | ratio | gateway CPU ms/req |"
-echo "| --- | --- | ---: | ---: | ---: |"
+echo "| query | tracing | req/s | ratio | gateway CPU ms/req | PostgreSQL CPU ms/req |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
 run=("$@")
 [[ ${#run[@]} -gt 0 ]] || run=(q1 q2)
 for query in "${run[@]}"; do

@@ -1,7 +1,7 @@
 //! The arguments of session lists: filters, order, and the Relay window,
 //! validated into the store's [`ListArgs`].
 
-use async_graphql::{ID, InputObject};
+use async_graphql::{ID, InputObject, InputType, SelectionField, Value};
 
 use super::enums::{OrderDirection, SessionOrderField, SessionStatus, SessionType};
 use super::errors::ApiError;
@@ -51,6 +51,29 @@ pub struct SessionListArguments {
 }
 
 impl SessionListArguments {
+    /// The arguments a session connection field of the document gives,
+    /// read ahead of its resolver (variables substituted) and parsed as
+    /// the resolver's parameters parse them; `None` when one does not
+    /// parse, for the resolver itself to report.
+    pub fn of_field(field: &SelectionField<'_>) -> Option<Self> {
+        fn parse<T: InputType>(value: Value) -> Option<T> {
+            T::parse(Some(value)).ok()
+        }
+        let mut arguments = SessionListArguments::default();
+        for (name, value) in field.arguments().ok()? {
+            match name.as_str() {
+                "first" => arguments.first = parse(value)?,
+                "after" => arguments.after = parse(value)?,
+                "last" => arguments.last = parse(value)?,
+                "before" => arguments.before = parse(value)?,
+                "filter" => arguments.filter = parse(value)?,
+                "orderBy" => arguments.order_by = parse(value)?,
+                _ => return None,
+            }
+        }
+        Some(arguments)
+    }
+
     /// The validated list arguments, refusing bad counts and cursors.
     pub fn validate(self) -> Result<ListArgs, ApiError> {
         let order = self

@@ -16,7 +16,7 @@ use crate::entities::{application, user, user_agent};
 use crate::store::joins::{Related, SessionJoins};
 use crate::store::keys::{Keyed, ZonedId};
 use crate::store::keyset::Page;
-use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner};
+use crate::store::session_lists::{Criteria, ListArgs, ListOwner, Owner, OwnerRows};
 use crate::store::{Reader, SessionRow};
 
 /// A batch's failure, shared by every field that waited on it.
@@ -117,6 +117,18 @@ pub struct SessionPage {
     pub total: Option<i64>,
 }
 
+impl SessionPage {
+    /// The page of an owner's fetched rows (one more than the window when
+    /// another page follows).
+    pub fn of(fetched: OwnerRows, args: &ListArgs, with_total: bool) -> Self {
+        let rows = fetched.rows.into_iter().map(Arc::new).collect();
+        SessionPage {
+            page: Page::from_fetched(rows, &args.window),
+            total: with_total.then_some(fetched.total),
+        }
+    }
+}
+
 fn group<K, G: std::hash::Hash + Eq>(keys: &[K], by: impl Fn(&K) -> G) -> FxHashMap<G, Vec<&K>> {
     let mut groups: FxHashMap<G, Vec<&K>> = FxHashMap::default();
     for key in keys {
@@ -171,13 +183,9 @@ impl Loader for SessionPageLoader {
             self.1.prime(related);
             for key in keys {
                 let fetched = fetched.remove(&key.owner_id).unwrap_or_default();
-                let rows = fetched.rows.into_iter().map(Arc::new).collect();
                 pages.insert(
                     key.clone(),
-                    Arc::new(SessionPage {
-                        page: Page::from_fetched(rows, &args.window),
-                        total: with_total.then_some(fetched.total),
-                    }),
+                    Arc::new(SessionPage::of(fetched, &args, with_total)),
                 );
             }
         }

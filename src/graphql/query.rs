@@ -274,6 +274,9 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The id of the user.")] id: ID,
     ) -> async_graphql::Result<Option<User>> {
+        if let Some(found) = User::find_with_sessions(ctx, &id.0).await {
+            return found;
+        }
         let row = find_one::<user::Model>(ctx, id).await?;
         Ok(row.map(|row| User(Arc::new(row))))
     }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Lookahead, Object, SimpleObject};
 
 use super::arguments::SessionListArguments;
 use super::context::{fail, state};
@@ -12,6 +12,7 @@ use super::joins::connection_joins;
 use super::loaders::{SessionCountKey, SessionPage, SessionPageKey};
 use super::objects::{Session, SessionConnection, SessionList};
 use crate::store::SessionRow;
+use crate::store::joins::SessionJoins;
 use crate::store::keyset::{Cursor, OrderKey, Ordering, Page};
 use crate::store::session_lists::{ListArgs, Owner};
 
@@ -78,26 +79,27 @@ impl SessionConnection {
     /// The connection of validated `args`. Nothing loads until one of its
     /// fields is resolved.
     pub fn with_args(ctx: &Context<'_>, list: SessionList<'_>, args: ListArgs) -> Self {
-        let selection = ctx.look_ahead();
-        let count_in_page = args.counts_in_page(list.owner)
-            && selection.field("totalCount").exists()
-            && ["nodes", "edges", "pageInfo"]
-                .iter()
-                .any(|field| selection.field(field).exists());
+        let shape = ConnectionShape::of(&ctx.look_ahead(), list.owner, &args);
+        SessionConnection::shaped(list, Arc::new(args), shape)
+    }
+
+    /// The connection of validated `args` that `shape` reads.
+    pub fn shaped(list: SessionList<'_>, args: Arc<ListArgs>, shape: ConnectionShape) -> Self {
         SessionConnection {
             zone_id: list.zone_id.to_owned(),
             owner: list.owner,
             owner_id: list.owner_id.to_owned(),
             owner_is_root: list.owner_is_root,
-            args: Arc::new(args),
-            count_in_page,
-            joins: Arc::new(connection_joins(&selection)),
+            args,
+            count_in_page: shape.count_in_page,
+            joins: Arc::new(shape.joins),
         }
     }
 
-    async fn load_page(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<SessionPage>> {
-        let state = state(ctx)?;
-        let key = SessionPageKey {
+    /// The key its page loads under: a page another statement read under
+    /// it (see `User::find_with_sessions`) is not read again.
+    pub fn page_key(&self) -> SessionPageKey {
+        SessionPageKey {
             zone_id: self.zone_id.clone(),
             owner: self.owner,
             owner_id: self.owner_id.clone(),
@@ -105,11 +107,15 @@ impl SessionConnection {
             with_total: self.count_in_page,
             owner_is_root: self.owner_is_root,
             joins: self.joins.clone(),
-        };
+        }
+    }
+
+    async fn load_page(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<SessionPage>> {
+        let state = state(ctx)?;
         let page = state
             .loaders
             .session_pages
-            .load_one(key)
+            .load_one(self.page_key())
             .await
             .map_err(Into::into);
         Ok(fail(state, page)?.unwrap_or_else(|| {
@@ -122,6 +128,32 @@ impl SessionConnection {
                 total: self.count_in_page.then_some(0),
             })
         }))
+    }
+}
+
+/// What a connection's selection reads besides its arguments.
+pub struct ConnectionShape {
+    /// A page is read: `nodes`, `edges` or `pageInfo` is selected.
+    pub reads_page: bool,
+    /// `totalCount` comes with the page ([`ListArgs::counts_in_page`]).
+    pub count_in_page: bool,
+    /// The to-one relations read with the page.
+    pub joins: SessionJoins,
+}
+
+impl ConnectionShape {
+    /// The shape `selection` (a connection field's) gives a list of `owner`.
+    pub fn of(selection: &Lookahead<'_>, owner: Owner, args: &ListArgs) -> Self {
+        let reads_page = ["nodes", "edges", "pageInfo"]
+            .iter()
+            .any(|field| selection.field(field).exists());
+        ConnectionShape {
+            reads_page,
+            count_in_page: reads_page
+                && args.counts_in_page(owner)
+                && selection.field("totalCount").exists(),
+            joins: connection_joins(selection),
+        }
     }
 }
 

@@ -83,6 +83,8 @@ struct Step {
 /// to read them back.
 pub struct JoinPlan {
     steps: Vec<Step>,
+    /// The columns of a row: the base's, then the joined ones.
+    columns: usize,
 }
 
 impl JoinPlan {
@@ -141,7 +143,16 @@ impl JoinPlan {
                 level_aliases.push(joined);
             }
         }
-        JoinPlan { steps }
+        JoinPlan {
+            steps,
+            columns: offset,
+        }
+    }
+
+    /// How many columns a row has: any columns a caller selects after the
+    /// joined ones start here.
+    pub fn columns(&self) -> usize {
+        self.columns
     }
 
     /// Reads the joined records of one row, whose session is `session`,

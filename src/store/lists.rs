@@ -133,11 +133,33 @@ pub struct OwnerRows {
     pub total: i64,
 }
 
+/// The zone a statement of pages reads.
+#[derive(Clone, Copy)]
+pub(super) enum Zone<'a> {
+    Id(&'a str),
+    /// The zone of the user with this id, read by the statement itself:
+    /// a user looked up together with a page of their sessions.
+    OfUser(&'a str),
+}
+
+impl Zone<'_> {
+    /// ` = <the zone>`, after a `zone_id` column.
+    pub fn push_equals(self, sql: &mut Sql) {
+        match self {
+            Zone::Id(zone_id) => sql.push(" = ").bind(zone_id.to_owned()),
+            Zone::OfUser(user_id) => sql
+                .push(" = (SELECT zone_id FROM users WHERE id = ")
+                .bind(user_id.to_owned())
+                .push(")"),
+        };
+    }
+}
+
 /// What shapes one statement of pages: everything but the owners.
 #[derive(Clone, Copy)]
 pub(super) struct PageRequest<'a> {
     pub access: &'a Access,
-    pub zone_id: &'a str,
+    pub zone: Zone<'a>,
     pub owner: Owner,
     pub args: &'a ListArgs,
     /// Each row also carries its owner's `total_count` (only for

@@ -125,7 +125,7 @@ impl Reader {
         Ok((rows, related))
     }
 
-    fn push_by_id(&self, sql: &mut Sql, table: Table, ids: &[String]) {
+    pub(super) fn push_by_id(&self, sql: &mut Sql, table: Table, ids: &[String]) {
         sql.push(&format!(
             "SELECT {} FROM {} WHERE id IN ",
             self.projection.select_list(table),

@@ -8,19 +8,22 @@ use rustc_hash::FxHashMap;
 use sea_orm::{DbErr, FromQueryResult};
 
 use super::decode::ByPosition;
+use super::decode::is_null;
 use super::joins::{JoinPlan, Related, SessionJoins};
 use super::keyset::{order_by, order_by_in, push_cursor_bounds, push_keyset_page};
 pub use super::lists::{Criteria, ListArgs, ListOwner, Owner, OwnerRows};
-use super::lists::{PageRequest, push_criteria};
+use super::lists::{PageRequest, Zone, push_criteria};
 use super::sql::Sql;
 use super::tenancy::{OrganizationColumn, push_organization};
 use super::{Reader, SessionRow, Table};
 use crate::auth::Access;
+use crate::entities::user;
 
 /// The zone (one the caller may read: the loader checks), the caller's
 /// organization, and the owners.
-fn push_scope(sql: &mut Sql, access: &Access, zone_id: &str, owner: Owner, owners: &[String]) {
-    sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
+fn push_scope(sql: &mut Sql, access: &Access, zone: Zone<'_>, owner: Owner, owners: &[String]) {
+    sql.push(" WHERE zone_id");
+    zone.push_equals(sql);
     push_organization(sql, access, OrganizationColumn::Nullable);
     if let Some(column) = owner.column() {
         sql.push(&format!(" AND {column} IN "))
@@ -34,11 +37,19 @@ fn push_scope(sql: &mut Sql, access: &Access, zone_id: &str, owner: Owner, owner
 /// `with_total` (per-owner pages without cursors only, where the window
 /// already sees each owner's whole filtered list) every row also carries its
 /// owner's `total_count`, saving the separate count statement. `columns` is
-/// the select list (`Projection::select_list`).
-fn push_page(sql: &mut Sql, request: &PageRequest<'_>, columns: &str, owners: &[String]) {
+/// the select list (`Projection::select_list`). With `with_rank` each
+/// per-owner row ends with its place in the page, `page_rank`, for a
+/// statement around it to order by.
+fn push_page(
+    sql: &mut Sql,
+    request: &PageRequest<'_>,
+    columns: &str,
+    owners: &[String],
+    with_rank: bool,
+) {
     let PageRequest {
         access,
-        zone_id,
+        zone,
         owner,
         args,
         with_total,
@@ -47,7 +58,7 @@ fn push_page(sql: &mut Sql, request: &PageRequest<'_>, columns: &str, owners: &[
     let Some(column) = owner.column() else {
         push_keyset_page(sql, args.order, &args.window, true, |sql| {
             sql.push(&format!("SELECT {columns} FROM sessions"));
-            push_scope(sql, access, zone_id, owner, owners);
+            push_scope(sql, access, zone, owner, owners);
             push_criteria(sql, &args.criteria, owner, now);
         });
         return;
@@ -63,10 +74,11 @@ fn push_page(sql: &mut Sql, request: &PageRequest<'_>, columns: &str, owners: &[
     // window: inside, PostgreSQL would convert every row of each owner's
     // list, not just the page (measured 14% slower for a 263-session user).
     let total_column = if with_total { ", total_count" } else { "" };
+    let rank_column = if with_rank { ", page_rank" } else { "" };
     sql.push(&format!(
-        "SELECT {columns}{total_column} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
+        "SELECT {columns}{total_column}{rank_column} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
     ));
-    push_scope(sql, access, zone_id, owner, owners);
+    push_scope(sql, access, zone, owner, owners);
     push_criteria(sql, &args.criteria, owner, now);
     push_cursor_bounds(sql, args.order, &args.window);
     sql.push(&format!(
@@ -91,7 +103,7 @@ fn push_count(
             "SELECT {column} AS owner, COUNT(*) AS total FROM sessions"
         )),
     };
-    push_scope(sql, access, zone_id, owner, owners);
+    push_scope(sql, access, Zone::Id(zone_id), owner, owners);
     push_criteria(sql, criteria, owner, now);
     if let Some(column) = owner.column() {
         sql.push(&format!(" GROUP BY {column}"));
@@ -170,7 +182,7 @@ impl Reader {
         }
         let request = PageRequest {
             access: &self.access,
-            zone_id,
+            zone: Zone::Id(zone_id),
             owner,
             args,
             with_total,
@@ -180,11 +192,13 @@ impl Reader {
         let mut sql = Sql::new(self.backend());
         let mut joined = None;
         if owner == Owner::Ancestor {
-            super::session_trees::push_descendant_page(&mut sql, &request, &columns, owners);
+            super::session_trees::push_descendant_page(
+                &mut sql, zone_id, &request, &columns, owners,
+            );
         } else {
             let ids: Vec<String> = owners.iter().map(|owner| owner.id.clone()).collect();
             if joins.is_empty() {
-                push_page(&mut sql, &request, &columns, &ids);
+                push_page(&mut sql, &request, &columns, &ids, false);
             } else {
                 let base_columns = SessionRow::COLUMNS + usize::from(with_total);
                 joined = Some(JoinPlan::push(
@@ -193,7 +207,7 @@ impl Reader {
                     &self.projection,
                     joins,
                     base_columns,
-                    |sql| push_page(sql, &request, &columns, &ids),
+                    |sql| push_page(sql, &request, &columns, &ids, false),
                 ));
                 // The joins keep no order: the page's order again, over
                 // the base rows.
@@ -229,6 +243,82 @@ impl Reader {
             page.total = total;
         }
         Ok((pages, related))
+    }
+
+    /// The user with this id, found as [`Reader::by_id`] finds them, with
+    /// one page of their sessions (and the records `joins` names) read in
+    /// the same statement, for a lookup that selects the user's sessions:
+    /// the page's zone is the user's, so it need not wait for the user.
+    /// `None` when no user is found.
+    pub async fn user_with_session_page(
+        &self,
+        user_id: &str,
+        args: &ListArgs,
+        with_total: bool,
+        joins: &SessionJoins,
+    ) -> Result<Option<(user::Model, OwnerRows, Related)>, DbErr> {
+        let request = PageRequest {
+            access: &self.access,
+            zone: Zone::OfUser(user_id),
+            owner: Owner::User,
+            args,
+            with_total,
+            now: self.now(),
+        };
+        let columns = self.projection.select_list(Table::Sessions);
+        let owners = [user_id.to_owned()];
+        let mut sql = Sql::new(self.backend());
+        sql.push("SELECT page.*, found.* FROM (");
+        self.push_by_id(&mut sql, Table::Users, &owners);
+        // Every row of the page carries the user; a user without sessions
+        // is one row: nulls, then the user.
+        sql.push(") found LEFT JOIN (");
+        let rank_column = SessionRow::COLUMNS + usize::from(with_total);
+        let (joined, page_columns) = if joins.is_empty() {
+            push_page(&mut sql, &request, &columns, &owners, true);
+            (None, rank_column + 1)
+        } else {
+            let plan = JoinPlan::push(
+                &mut sql,
+                &self.access,
+                &self.projection,
+                joins,
+                rank_column + 1,
+                |sql| push_page(sql, &request, &columns, &owners, true),
+            );
+            let page_columns = plan.columns();
+            (Some(plan), page_columns)
+        };
+        // Neither joins nor a joined derived table keep an order: the
+        // page's own rank orders it.
+        sql.push(") page ON TRUE ORDER BY page.page_rank");
+        let mut found = None;
+        let mut page = OwnerRows::default();
+        let mut related = Related::default();
+        let sessions_selected = self.projection.mask(Table::Sessions);
+        let users_selected = self.projection.mask(Table::Users);
+        for result in self.query(sql.build()).await? {
+            if found.is_none() {
+                found = Some(user::Model::from_row_at(
+                    &result,
+                    users_selected,
+                    page_columns,
+                )?);
+            }
+            // The session's `id`, never left out, is NULL for no session.
+            if is_null(&result, 1)? {
+                continue;
+            }
+            let row = SessionRow::from_row(&result, sessions_selected)?;
+            if with_total {
+                page.total = result.try_get_by_index::<i64>(SessionRow::COLUMNS)?;
+            }
+            if let Some(plan) = &joined {
+                plan.read(&result, &row, &self.projection, &mut related)?;
+            }
+            page.rows.push(row);
+        }
+        Ok(found.map(|user| (user, page, related)))
     }
 
     /// `totalCount` per owner: the whole filtered list, whatever the

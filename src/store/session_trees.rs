@@ -82,16 +82,13 @@ fn push_visible(sql: &mut Sql, access: &Access, criteria: &Criteria, now: DateTi
 /// index; other batches number each owner's members in list order.
 pub(super) fn push_descendant_page(
     sql: &mut Sql,
+    zone_id: &str,
     request: &PageRequest<'_>,
     columns: &str,
     owners: &[ListOwner],
 ) {
     let PageRequest {
-        access,
-        zone_id,
-        args,
-        now,
-        ..
+        access, args, now, ..
     } = *request;
     let max_depth = args.criteria.max_depth;
     if let [root] = owners

@@ -75,8 +75,8 @@ async fn nested_query_statements_do_not_grow_with_rows(db: TestDb) {
 }
 
 /// A lookup reads the to-one relations it selects, down a parent chain,
-/// in its own statement; a user's page reads its sessions' applications
-/// in the page's.
+/// in its own statement; a user looked up with a page of their sessions
+/// reads the page and its sessions' applications in the user's.
 async fn selected_relations_are_read_with_their_sessions(db: TestDb) {
     let app = spawn_app_with(db, &example_document()).await;
     let (statements, data) = statements_for(
@@ -107,8 +107,8 @@ async fn selected_relations_are_read_with_their_sessions(db: TestDb) {
     )
     .await;
     assert_eq!(
-        statements, 2,
-        "the user, then the page with its applications: {data}"
+        statements, 1,
+        "the user with the page and its applications: {data}"
     );
     assert_eq!(data["user"]["sessions"]["totalCount"], 2);
     let applications: Vec<&serde_json::Value> = data["user"]["sessions"]["nodes"]
@@ -194,9 +194,134 @@ async fn loaders_do_not_leak_across_requests(db: TestDb) {
     );
 }
 
+/// A user looked up with a page of their sessions reads both in one
+/// statement, and answers exactly as the user and the page read apart do
+/// (a second `sessions` field under the user keeps them apart): forwards,
+/// backwards, filtered, reordered, with relations, with cursors, for a
+/// user without sessions and for no user.
+async fn a_user_read_with_their_page_answers_as_read_apart(db: TestDb) {
+    let options = SeedOptions {
+        seed: 7,
+        zones: 1,
+        users: 12,
+        applications: 4,
+        user_agents: 3,
+        sessions: 300,
+    };
+    let mut document = serde_json::to_value(seed::generate(&options)).expect("seed json");
+    let users = document["users"].as_array_mut().expect("users");
+    let mut lonely = users[0].clone();
+    lonely["id"] = json!("usr_lonely");
+    lonely["email"] = json!("lonely@example.com");
+    users.push(lonely);
+    let app = spawn_app_with(db, &document).await;
+    let listed = app
+        .query(
+            r#"{ users(zoneId: "zone_001", first: 2) { nodes { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let mut ids: Vec<String> = listed["users"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|node| node["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    ids.extend(["usr_lonely".to_owned(), "usr_missing".to_owned()]);
+
+    let session = "... on UserSession { id status expiresAt }";
+    let related = "... on UserSession { id user { email } application { name } userAgent { name } parent { id user { email } } }";
+    let cases = [
+        ("", format!("totalCount nodes {{ {session} }}")),
+        (
+            "(first: 2)",
+            format!(
+                "totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ {session} }} }}"
+            ),
+        ),
+        (
+            "(last: 3)",
+            format!("totalCount pageInfo {{ hasPreviousPage }} nodes {{ {session} }}"),
+        ),
+        (
+            "(first: 4, filter: { includeNested: true, status: [ACTIVE, REVOKED] })",
+            format!("totalCount nodes {{ {session} }}"),
+        ),
+        (
+            "(first: 5, orderBy: { field: EXPIRES_AT, direction: ASC })",
+            format!("nodes {{ {session} }}"),
+        ),
+        (
+            "(first: 6, filter: { includeNested: true })",
+            format!("totalCount nodes {{ {related} }}"),
+        ),
+    ];
+    for id in &ids {
+        for (arguments, selection) in &cases {
+            let together = format!(
+                "query ($id: ID!) {{ user(id: $id) {{ id email sessions{arguments} {{ {selection} }} }} }}"
+            );
+            let apart = format!(
+                "query ($id: ID!) {{ user(id: $id) {{ id email sessions{arguments} {{ {selection} }} other: sessions(first: 1) {{ totalCount }} }} }}"
+            );
+            let (statements, read_together) =
+                statements_for(&app, &together, json!({ "id": id })).await;
+            let read_apart = app.query(&apart, json!({ "id": id })).await;
+            assert_eq!(statements, 1, "{id} {arguments}: {read_together}");
+            assert_eq!(read_together["user"]["id"], read_apart["user"]["id"]);
+            assert_eq!(read_together["user"]["email"], read_apart["user"]["email"]);
+            assert_eq!(
+                read_together["user"]["sessions"], read_apart["user"]["sessions"],
+                "{id} {arguments} {selection}"
+            );
+            if id == "usr_missing" {
+                assert_eq!(read_together["user"], json!(null));
+            }
+            if id == "usr_lonely" {
+                let sessions = &read_together["user"]["sessions"];
+                let listed = if sessions["nodes"].is_null() {
+                    &sessions["edges"]
+                } else {
+                    &sessions["nodes"]
+                };
+                assert_eq!(listed, &json!([]), "{read_together}");
+            }
+        }
+    }
+
+    // After a cursor the count is the whole list's, read on its own.
+    let first_page = app
+        .query(
+            r#"query ($id: ID!) { user(id: $id) { sessions(first: 1) { pageInfo { endCursor } } } }"#,
+            json!({ "id": ids[0] }),
+        )
+        .await;
+    let cursor = first_page["user"]["sessions"]["pageInfo"]["endCursor"].clone();
+    assert!(cursor.is_string(), "{first_page}");
+    let next = format!(
+        "query ($id: ID!, $after: String) {{ user(id: $id) {{ sessions(first: 2, after: $after) {{ totalCount nodes {{ {session} }} }} }} }}"
+    );
+    let apart = format!(
+        "query ($id: ID!, $after: String) {{ user(id: $id) {{ sessions(first: 2, after: $after) {{ totalCount nodes {{ {session} }} }} other: sessions {{ totalCount }} }} }}"
+    );
+    let variables = json!({ "id": ids[0], "after": cursor });
+    let (statements, read_together) = statements_for(&app, &next, variables.clone()).await;
+    let read_apart = app.query(&apart, variables).await;
+    assert_eq!(
+        statements, 2,
+        "the user with the page, then the count: {read_together}"
+    );
+    assert_eq!(
+        read_together["user"]["sessions"],
+        read_apart["user"]["sessions"]
+    );
+}
+
 crate::on_both_databases!(
     nested_query_statements_do_not_grow_with_rows,
     selected_relations_are_read_with_their_sessions,
+    a_user_read_with_their_page_answers_as_read_apart,
     relations_are_only_loaded_when_selected,
     loaders_do_not_leak_across_requests,
     child_counts_agree_with_and_without_cursors,
