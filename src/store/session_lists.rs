@@ -32,11 +32,13 @@ fn push_scope(sql: &mut Sql, access: &Access, zone: Zone<'_>, owner: Owner, owne
 }
 
 /// One page per owner (or of the zone), fetching one row more than the page
-/// to learn whether another follows. Per-owner pages come from a single
-/// statement: a window numbers each owner's rows in list order. With
-/// `with_total` (per-owner pages without cursors only, where the window
-/// already sees each owner's whole filtered list) every row also carries its
-/// owner's `total_count`, saving the separate count statement. `columns` is
+/// to learn whether another follows. The pages of several owners come from
+/// a single statement: a window numbers each owner's rows in list order.
+/// One owner's page is read in index order, as the zone's is
+/// ([`push_owner_page`]). With `with_total` (per-owner pages without
+/// cursors only, which see each owner's whole filtered list) every row also
+/// carries its owner's `total_count`, saving the separate count statement.
+/// `columns` is
 /// the select list (`Projection::select_list`). With `with_rank` each
 /// per-owner row ends with its place in the page, `page_rank`, for a
 /// statement around it to order by.
@@ -63,6 +65,10 @@ fn push_page(
         });
         return;
     };
+    if let [_] = owners {
+        push_owner_page(sql, request, columns, owners, with_rank);
+        return;
+    }
     let order = order_by(args.order, args.window.backward);
     let fetch = args.window.limit + 1;
     let total = if with_total {
@@ -84,6 +90,47 @@ fn push_page(
     sql.push(&format!(
         ") ranked WHERE page_rank <= {fetch} ORDER BY {column}, page_rank"
     ));
+}
+
+/// One owner's page: index-ordered ranges with a `LIMIT` ([`push_keyset_page`])
+/// rather than a window, which would sort the owner's whole list (a user's
+/// 1,031 sessions for a page of 20); its count, when asked, one scalar
+/// subquery over the same list. The columns are [`push_page`]'s.
+fn push_owner_page(
+    sql: &mut Sql,
+    request: &PageRequest<'_>,
+    columns: &str,
+    owners: &[String],
+    with_rank: bool,
+) {
+    let PageRequest {
+        access,
+        zone,
+        owner,
+        args,
+        with_total,
+        now,
+    } = *request;
+    let order = order_by(args.order, args.window.backward);
+    sql.push("SELECT owned.*");
+    if with_total {
+        sql.push(", (SELECT COUNT(*) FROM sessions");
+        push_scope(sql, access, zone, owner, owners);
+        push_criteria(sql, &args.criteria, owner, now);
+        sql.push(") AS total_count");
+    }
+    if with_rank {
+        sql.push(&format!(
+            ", ROW_NUMBER() OVER (ORDER BY {order}) AS page_rank"
+        ));
+    }
+    sql.push(" FROM (");
+    push_keyset_page(sql, args.order, &args.window, true, |sql| {
+        sql.push(&format!("SELECT {columns} FROM sessions"));
+        push_scope(sql, access, zone, owner, owners);
+        push_criteria(sql, &args.criteria, owner, now);
+    });
+    sql.push(&format!(") owned ORDER BY {order}"));
 }
 
 /// `totalCount` per owner (or of the zone): the whole filtered list,
