@@ -365,7 +365,8 @@ pub async fn test_subscription_init_error() {
     .unwrap();
 
     assert_eq!(
-        (1002, "Error!".to_string()),
+        // sessiongraph: `src/http/websocket.rs`, a rejected `connection_init` closes with 4403 (was 1002)
+        (4403, "Error!".to_string()),
         dbg!(stream.next().await.unwrap()).unwrap_close()
     );
 }
@@ -517,7 +518,8 @@ pub async fn test_start_before_connection_init() {
 
     assert_eq!(
         stream.next().await.unwrap().unwrap_close(),
-        (1011, "The handshake is not completed.".to_string())
+        // sessiongraph: `src/http/websocket.rs`, `subscribe` before `connection_ack` closes with 4401 Unauthorized (was 1011)
+        (4401, "Unauthorized".to_string())
     );
 }
 
