@@ -31,8 +31,9 @@ BINARY = ROOT / "target" / "release" / "sessiongraph"
 LUA = ROOT / "bench" / "wrk" / "graphql.lua"
 ZONE = "zone_001"
 
-# Q1-Q4, the peer bench's four queries in this schema: one file each, which
-# the side-by-side scripts (side_by_side.sh, pooler.sh) send too.
+# Q1-Q4, the shapes of the peer bench's four queries over this benchmark's
+# seeded data (the peer bench's own copies, ../shared/peer-bench/sg_queries,
+# are what side_by_side.sh sends to servers beside each other).
 QUERIES = ROOT / "bench" / "queries"
 
 

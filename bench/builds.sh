@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Two builds of the server side by side: the peer bench's queries in this
-# schema (bench/queries) served by each binary on one seeded PostgreSQL
+# Two builds of the server side by side: the peer bench's queries
+# (../shared/peer-bench/sg_queries) served by each binary on one seeded PostgreSQL
 # database, in alternating cells (bench/side_by_side.sh), so that what a
 # change saves shows as a ratio measured in one run. The first binary is
 # the base.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What CORS costs a request: the peer bench's queries in this schema
-# (bench/queries) served side by side (bench/side_by_side.sh) by a server
+# What CORS costs a request: the peer bench's queries (../shared/peer-bench/
+# sg_queries) served side by side (bench/side_by_side.sh) by a server
 # without --cors-origin and one with it, every request carrying an allowed
 # Origin (so each answer gets its CORS headers).
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Q1-Q4 of the peer bench in this schema (bench/queries) on one
+# Q1-Q4 of the peer bench (../shared/peer-bench/sg_queries) on one
 # PostgreSQL database, served by two release servers side by side: one
 # connected directly (named prepared statements), one through PgBouncer in
 # transaction pooling mode (unnamed statements in one flight). Cells
@@ -14,7 +14,7 @@ rounds=${1:-3}
 duration=${DURATION:-8}
 conc=${CONC:-16}
 sessions=${SESSIONS:-100000}
-queries=${QUERIES:-bench/queries}
+queries=${QUERIES:-../shared/peer-bench/sg_queries}
 
 source bench/prepare.sh
 command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed" >&2; exit 1; }

@@ -22,7 +22,7 @@ rounds=${ROUNDS:-3}
 duration=${DURATION:-8}
 conc=${CONC:-16}
 sessions=${SESSIONS:-100000}
-queries=${QUERIES:-bench/queries}
+queries=${QUERIES:-../shared/peer-bench/sg_queries}
 
 source bench/prepare.sh
 binary=$(realpath target/release/sessiongraph)
