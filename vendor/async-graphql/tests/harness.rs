@@ -24,8 +24,7 @@ mod field_features;
 mod fields_merge;
 mod generic_types;
 mod guard;
-// hygiene.rs: left out, it does NOT COMPILE since the derive macros' foldhash
-// change (`IndexMap::default()` needs the prelude); see PATCHES.md.
+mod hygiene;
 mod input_object;
 mod input_value;
 mod interface;

@@ -389,10 +389,6 @@ pub async fn test_query_over_websocket() {
     );
 }
 
-// sessiongraph: UNEXPLAINED, left out. The 4401 change of `src/http/websocket.rs`
-// (graphql-transport-ws only) also changed this older protocol's close reason
-// to "Unauthorized" (code still 1011); PATCHES.md does not list that.
-#[ignore = "sessiongraph: undocumented change of the close reason, see PATCHES.md"]
 #[tokio::test]
 pub async fn test_start_before_connection_init() {
     struct Query;

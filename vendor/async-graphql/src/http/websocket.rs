@@ -391,14 +391,17 @@ where
                             );
                         } else {
                             *this.close = true;
-                            // graphql-transport-ws: 4401 Unauthorized.
-                            let code = match this.protocol {
-                                Protocols::GraphQLWS => 4401,
-                                Protocols::SubscriptionsTransportWS => 1011,
+                            // graphql-transport-ws: 4401 Unauthorized; the
+                            // older protocol keeps upstream's close.
+                            let (code, reason) = match this.protocol {
+                                Protocols::GraphQLWS => (4401, "Unauthorized"),
+                                Protocols::SubscriptionsTransportWS => {
+                                    (1011, "The handshake is not completed.")
+                                }
                             };
                             return Poll::Ready(Some(WsMessage::Close(
                                 code,
-                                "Unauthorized".to_string(),
+                                reason.to_string(),
                             )));
                         }
                     }
