@@ -38,10 +38,9 @@ fn push_scope(sql: &mut Sql, access: &Access, zone: Zone<'_>, owner: Owner, owne
 /// ([`push_owner_page`]). With `with_total` (per-owner pages without
 /// cursors only, which see each owner's whole filtered list) every row also
 /// carries its owner's `total_count`, saving the separate count statement.
-/// `columns` is
-/// the select list (`Projection::select_list`). With `with_rank` each
-/// per-owner row ends with its place in the page, `page_rank`, for a
-/// statement around it to order by.
+/// `columns` is the select list (`Projection::select_list`). With
+/// `with_rank` each per-owner row ends with its place in the page,
+/// `page_rank`, for a statement around it to order by.
 fn push_page(
     sql: &mut Sql,
     request: &PageRequest<'_>,
@@ -50,18 +49,14 @@ fn push_page(
     with_rank: bool,
 ) {
     let PageRequest {
-        access,
-        zone,
         owner,
         args,
         with_total,
-        now,
+        ..
     } = *request;
     let Some(column) = owner.column() else {
         push_keyset_page(sql, args.order, &args.window, true, |sql| {
-            sql.push(&format!("SELECT {columns} FROM sessions"));
-            push_scope(sql, access, zone, owner, owners);
-            push_criteria(sql, &args.criteria, owner, now);
+            push_listed(sql, request, owners, columns);
         });
         return;
     };
@@ -82,10 +77,16 @@ fn push_page(
     let total_column = if with_total { ", total_count" } else { "" };
     let rank_column = if with_rank { ", page_rank" } else { "" };
     sql.push(&format!(
-        "SELECT {columns}{total_column}{rank_column} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total} FROM sessions",
+        "SELECT {columns}{total_column}{rank_column} FROM ("
     ));
-    push_scope(sql, access, zone, owner, owners);
-    push_criteria(sql, &args.criteria, owner, now);
+    push_listed(
+        sql,
+        request,
+        owners,
+        &format!(
+            "*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order}) AS page_rank{total}"
+        ),
+    );
     push_cursor_bounds(sql, args.order, &args.window);
     sql.push(&format!(
         ") ranked WHERE page_rank <= {fetch} ORDER BY {column}, page_rank"
@@ -104,19 +105,13 @@ fn push_owner_page(
     with_rank: bool,
 ) {
     let PageRequest {
-        access,
-        zone,
-        owner,
-        args,
-        with_total,
-        now,
+        args, with_total, ..
     } = *request;
     let order = order_by(args.order, args.window.backward);
     sql.push("SELECT owned.*");
     if with_total {
-        sql.push(", (SELECT COUNT(*) FROM sessions");
-        push_scope(sql, access, zone, owner, owners);
-        push_criteria(sql, &args.criteria, owner, now);
+        sql.push(", (");
+        push_listed(sql, request, owners, "COUNT(*)");
         sql.push(") AS total_count");
     }
     if with_rank {
@@ -126,11 +121,25 @@ fn push_owner_page(
     }
     sql.push(" FROM (");
     push_keyset_page(sql, args.order, &args.window, true, |sql| {
-        sql.push(&format!("SELECT {columns} FROM sessions"));
-        push_scope(sql, access, zone, owner, owners);
-        push_criteria(sql, &args.criteria, owner, now);
+        push_listed(sql, request, owners, columns);
     });
     sql.push(&format!(") owned ORDER BY {order}"));
+}
+
+/// `SELECT <select> FROM sessions WHERE ...`: the owners' sessions the
+/// request's list holds, before any cursor.
+fn push_listed(sql: &mut Sql, request: &PageRequest<'_>, owners: &[String], select: &str) {
+    let PageRequest {
+        access,
+        zone,
+        owner,
+        args,
+        now,
+        ..
+    } = *request;
+    sql.push(&format!("SELECT {select} FROM sessions"));
+    push_scope(sql, access, zone, owner, owners);
+    push_criteria(sql, &args.criteria, owner, now);
 }
 
 /// `totalCount` per owner (or of the zone): the whole filtered list,
