@@ -446,17 +446,35 @@ async fn receive_events(
 /// those sessions itself, so this bounds that work, not correctness.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
+/// How often this process folds the revokes kept apart from the counts
+/// into them. A read adds the ones not folded yet, so this too bounds its
+/// work (a second of revokes), not correctness.
+const FOLD_EVERY: Duration = Duration::from_secs(1);
+
 async fn sweep_expired_counts(db: DatabaseConnection, database: DatabaseState) {
     if database.ready().await.is_err() {
         return;
     }
     // The first round one period after start: a request served right
     // after start pays for no statements of its own.
-    let mut ticks =
-        tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_EVERY, SWEEP_EVERY);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + FOLD_EVERY, FOLD_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_sweep = tokio::time::Instant::now();
     loop {
         ticks.tick().await;
+        if last_sweep.elapsed() < SWEEP_EVERY {
+            match session_counts::fold_moves(&db).await {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!(
+                    "a write holds the session counts; the revokes are folded next round"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "could not fold the revokes into the session counts")
+                }
+            }
+            continue;
+        }
+        last_sweep = tokio::time::Instant::now();
         let until = crate::timestamp::truncate_to_micros(chrono::Utc::now());
         let stale = until - chrono::Duration::from_std(SWEEP_EVERY).unwrap_or_default();
         let zones = match session_counts::zones_to_sweep(&db, stale).await {

@@ -12,6 +12,7 @@ mod m20261202_000002_session_events;
 mod m20261206_000001_consistency_marks;
 mod m20261207_000001_session_counts;
 mod m20261208_000001_session_count_spread_index;
+mod m20261209_000001_session_count_moves;
 pub mod session_counts;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_consistency_marks::Migration),
             Box::new(m20261207_000001_session_counts::Migration),
             Box::new(m20261208_000001_session_count_spread_index::Migration),
+            Box::new(m20261209_000001_session_count_moves::Migration),
         ]
     }
 }

@@ -23,6 +23,12 @@
 //! application, the nested sessions without one) do not queue on one row,
 //! and the expiry sweep folds the other shards back into shard 0, so that a
 //! read finds about one row per key.
+//!
+//! A revoke, the hottest write, leaves the count rows alone: it appends
+//! what it moved to `session_count_moves` ([`MOVE_COLUMNS`]), one row per
+//! key at level 0, which the gateway folds into the counts every second or
+//! so, deleting them in the same statement. A read adds the moves not
+//! folded yet, so it sees every committed revoke exactly once.
 
 /// Rows the zone's total is spread over.
 pub const SHARDS: u32 = 8;
@@ -56,9 +62,7 @@ FROM sessions s JOIN session_count_marks m ON m.zone_id = s.zone_id WHERE ";
 pub const COUNTS_KEY: &str = "zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry, shard";
 
 /// Closes the `counted` CTE and adds `changes` of its rows to the counts,
-/// at all four levels, in `shard`. Rows are upserted in key
-/// order, so that concurrent writers lock shared count rows in one order
-/// and cannot deadlock on them.
+/// at all four levels, in `shard` ([`upsert_changes`]).
 pub fn count_changes_tail(changes: &[CountChange], shard: u32) -> String {
     let class = |stored: &str| {
         format!(
@@ -76,6 +80,17 @@ pub fn count_changes_tail(changes: &[CountChange], shard: u32) -> String {
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
+    format!("), changes AS ({changed}) {}", upsert_changes(shard))
+}
+
+/// Adds the rows of a `changes` relation to the counts, each `n` sessions
+/// of one key at level 0 (`zone_id`, `application_key`, `user_agent_key`,
+/// `organization_key`, `session_type`, `entry`) joining (`n > 0`) or
+/// leaving (`n < 0`) the status class `status`,
+/// at all four levels, in `shard`. Rows are upserted in key order, so that
+/// concurrent writers lock shared count rows in one order and cannot
+/// deadlock on them.
+pub fn upsert_changes(shard: u32) -> String {
     let shard = shard % SHARDS;
     let level = |level: u32, application: &str, user_agent: &str, shard: u32, group: &str| {
         format!(
@@ -83,8 +98,7 @@ pub fn count_changes_tail(changes: &[CountChange], shard: u32) -> String {
         )
     };
     format!(
-        "), changes AS ({changed}) \
-INSERT INTO session_counts ({COUNTS_KEY}, total) \
+        "INSERT INTO session_counts ({COUNTS_KEY}, total) \
 SELECT * FROM ({} UNION ALL {} UNION ALL {} UNION ALL {}) deltas WHERE total <> 0 ORDER BY {COUNTS_KEY} \
 ON CONFLICT ({COUNTS_KEY}) DO UPDATE SET total = session_counts.total + excluded.total",
         level(
@@ -97,5 +111,23 @@ ON CONFLICT ({COUNTS_KEY}) DO UPDATE SET total = session_counts.total + excluded
         level(1, "application_key", "''", shard, "application_key, "),
         level(2, "''", "user_agent_key", shard, "user_agent_key, "),
         level(3, "''", "''", shard, ""),
+    )
+}
+
+/// The columns of `session_count_moves`: `n` sessions of one key at level
+/// 0 that a revoke moved from the class `moved_from` to `moved_to`, not yet
+/// added to `session_counts`. A revoke appends one such row per key it
+/// changed instead of updating eight count rows, and the gateway folds
+/// them into the counts in batches; a read adds the ones not folded yet.
+pub const MOVE_COLUMNS: &str = "zone_id, application_key, user_agent_key, organization_key, session_type, entry, moved_from, moved_to, n";
+
+/// A `changes` relation ([`upsert_changes`]) over the moves in `moves` (a
+/// relation with [`MOVE_COLUMNS`]): each leaves one class and joins the
+/// other.
+pub fn changes_of_moves(moves: &str) -> String {
+    let key = "zone_id, application_key, user_agent_key, organization_key, session_type, entry";
+    format!(
+        "changes AS (SELECT {key}, moved_from AS status, -n AS n FROM {moves} \
+UNION ALL SELECT {key}, moved_to AS status, n FROM {moves})"
     )
 }

@@ -23,7 +23,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use sessiongraph_migrations::session_counts::{
-    AS_STORED, COUNTED_ROWS_HEAD, COUNTS_KEY, CountChange, SHARDS, count_changes_tail,
+    AS_STORED, COUNTED_ROWS_HEAD, COUNTS_KEY, CountChange, MOVE_COLUMNS, SHARDS, changes_of_moves,
+    count_changes_tail, upsert_changes,
 };
 
 use super::db::begin_write;
@@ -101,112 +102,86 @@ pub(super) async fn change_counts_of(
     Ok(())
 }
 
-/// A row of `session_counts` but its zone and shard, in key order: level,
-/// application, user agent, organization, type, status, entry. The type and
-/// status are the program's own words, written into the statement as
-/// literals (fewer values to bind on the hottest write).
-type CountKey<'a> = (
-    i32,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'static str,
-    &'static str,
-    i32,
-);
+/// A row of `session_count_moves` but its zone, its destination (always
+/// `revoked`) and its number: application, user agent, organization,
+/// type, entry, and the class the sessions left. The type and class are
+/// the program's own words, written into the statement as literals.
+type MoveKey<'a> = (&'a str, &'a str, &'a str, &'static str, i32, &'static str);
 
 /// The count changes of the sessions a revoke changed (as they are after
-/// it, all of one zone): each out of the class it had and into `revoked`.
-/// A revoke is the hottest write, so rather than [`push_count_changes`]'s
-/// grouped statement, whose planning alone doubled a revoke's time, the
-/// changed keys are summed here and upserted as plain values. The class
-/// rule is the migrations crate's `count_changes_tail`'s, for a row that
-/// was `active`: `expired` once its expiry is at or before `swept_until`.
+/// it, all of one zone): each out of the class it had and into `revoked`,
+/// appended to `session_count_moves` as one row per key (usually one row
+/// for the whole revoke) for the gateway to fold into the counts later.
+/// The class rule is the migrations crate's `count_changes_tail`'s, for a
+/// row that was `active`: `expired` once its expiry is at or before
+/// `swept_until`.
 pub(super) struct RevokedCounts<'a> {
     zone_id: &'a str,
     /// The zone's mark the classes were taken from.
     swept_until: DateTime<Utc>,
-    /// Each key once (an upsert may change a row only once), in byte
-    /// order, which is the key columns' order.
-    changes: std::collections::BTreeMap<CountKey<'a>, i64>,
+    moves: std::collections::BTreeMap<MoveKey<'a>, i64>,
 }
 
 impl<'a> RevokedCounts<'a> {
     /// `None` when no row changed.
     pub(super) fn new(rows: &'a [super::SessionRow], swept_until: DateTime<Utc>) -> Option<Self> {
         let first = rows.first()?;
-        let mut changes = std::collections::BTreeMap::new();
+        let mut moves = std::collections::BTreeMap::new();
         for row in rows {
             let was = if row.expires_at.is_some_and(|at| at <= swept_until) {
                 "expired"
             } else {
                 "active"
             };
-            let application = row.application_id.as_deref().unwrap_or("");
-            let user_agent = row.user_agent_id.as_deref().unwrap_or("");
-            let organization = row.organization_id.as_deref().unwrap_or("");
-            let session_type = super::lists::session_type_name(row.session_type);
-            let entry = i32::from(row.depth <= 1);
-            for (level, application, user_agent) in [
-                (0, application, user_agent),
-                (1, application, ""),
-                (2, "", user_agent),
-                (3, "", ""),
-            ] {
-                for (status, n) in [(was, -1), ("revoked", 1)] {
-                    *changes
-                        .entry((
-                            level,
-                            application,
-                            user_agent,
-                            organization,
-                            session_type,
-                            status,
-                            entry,
-                        ))
-                        .or_default() += n;
-                }
-            }
+            *moves
+                .entry((
+                    row.application_id.as_deref().unwrap_or(""),
+                    row.user_agent_id.as_deref().unwrap_or(""),
+                    row.organization_id.as_deref().unwrap_or(""),
+                    super::lists::session_type_name(row.session_type),
+                    i32::from(row.depth <= 1),
+                    was,
+                ))
+                .or_default() += 1;
         }
         Some(RevokedCounts {
             zone_id: &first.zone_id,
             swept_until,
-            changes,
+            moves,
         })
     }
 
-    /// The upsert, returning a row per count row it changed. With
-    /// `unless_mark_moved`, on PostgreSQL it changes nothing (and returns no
-    /// row) if the zone's mark is no longer `swept_until`: a sweep that
+    /// The insert of the moves, returning a row per move. With
+    /// `unless_mark_moved`, on PostgreSQL it inserts nothing (and returns
+    /// no row) if the zone's mark is no longer `swept_until`: a sweep that
     /// moved these rows may have committed while the revoke's UPDATE waited
     /// for their locks, after the UPDATE's snapshot was taken. SQLite's
     /// write lock keeps sweeps out of the transaction.
-    pub(super) fn push_upsert(&self, sql: &mut Sql, unless_mark_moved: bool) {
-        let shard = write_shard(sql.backend()) as i32;
+    pub(super) fn push_insert(&self, sql: &mut Sql, unless_mark_moved: bool) {
         sql.push(&format!(
-            "INSERT INTO session_counts ({COUNTS_KEY}, total) SELECT * FROM (VALUES "
+            "INSERT INTO session_count_moves ({MOVE_COLUMNS}) SELECT * FROM (VALUES "
         ));
-        for (i, ((level, application, user_agent, organization, session_type, status, entry), n)) in
-            self.changes.iter().enumerate()
+        for (i, ((application, user_agent, organization, session_type, entry, was), n)) in
+            self.moves.iter().enumerate()
         {
             if i > 0 {
                 sql.push(", ");
             }
             sql.push("(")
                 .bind(self.zone_id.to_owned())
-                .push(&format!(", {level}, "))
+                .push(", ")
                 .bind((*application).to_owned())
                 .push(", ")
                 .bind((*user_agent).to_owned())
                 .push(", ")
                 .bind((*organization).to_owned())
-                .push(&format!(", '{session_type}', '{status}', {entry}, "))
-                .bind(shard)
-                .push(", ")
+                .push(&format!(
+                    ", '{session_type}', {entry}, '{was}', 'revoked', "
+                ))
                 .bind(*n)
                 .push(")");
         }
-        sql.push(") AS changes WHERE ");
+        sql.push(") AS moves WHERE ");
         if unless_mark_moved && sql.backend() == DbBackend::Postgres {
             sql.push("EXISTS (SELECT 1 FROM session_count_marks WHERE zone_id = ")
                 .bind(self.zone_id.to_owned())
@@ -216,13 +191,7 @@ impl<'a> RevokedCounts<'a> {
         } else {
             sql.push("true");
         }
-        // The values come in key order, the order the grouped statement
-        // upserts in, so that concurrent writers lock shared rows in one
-        // order. (An ORDER BY here would sort the ids by the database's
-        // collation, not as the key columns do.)
-        sql.push(&format!(
-            " ON CONFLICT ({COUNTS_KEY}) DO UPDATE SET total = session_counts.total + excluded.total RETURNING 1"
-        ));
+        sql.push(" RETURNING 1");
     }
 }
 
@@ -236,7 +205,7 @@ pub(super) const SWEPT_UNTIL_OF_ROW: &str =
 /// the revoke's UPDATE has locked them: a sweep that commits from here on
 /// either waits for these rows or does not cover their expiry, so the mark
 /// read classes them as every sweep will. For when
-/// [`RevokedCounts::push_upsert`] found its mark moved.
+/// [`RevokedCounts::push_insert`] found its mark moved.
 pub(super) async fn count_revoked(
     txn: &impl ConnectionTrait,
     rows: &[super::SessionRow],
@@ -254,9 +223,9 @@ pub(super) async fn count_revoked(
     };
     let swept_until: DateTime<Utc> = row.try_get_by_index(0)?;
     if let Some(counts) = RevokedCounts::new(rows, swept_until) {
-        let mut upsert = Sql::new(backend);
-        counts.push_upsert(&mut upsert, false);
-        txn.query_all_raw(upsert.build()).await?;
+        let mut insert = Sql::new(backend);
+        counts.push_insert(&mut insert, false);
+        txn.query_all_raw(insert.build()).await?;
     }
     Ok(())
 }
@@ -394,8 +363,9 @@ const SWEEP_LOCK_TIMEOUT: &str = "2s";
 
 /// Moves the counts of `zone_id`'s stored-active sessions that expired by
 /// `until` from `active` to `expired`, and `swept_until` to `until`, then
-/// folds the zone's spread counts back into shard 0 ([`fold_spread_counts`]).
-/// Returns false when an import held the zone and nothing was done.
+/// folds the zone's revokes ([`fold_moves`]) and spread counts
+/// ([`fold_spread_counts`]) into shard 0. Returns false when an import
+/// held the zone and nothing was done.
 pub async fn sweep_expired(
     db: &DatabaseConnection,
     zone_id: &str,
@@ -405,10 +375,84 @@ pub async fn sweep_expired(
         Err(error) if is_lock_timeout(&error) => false,
         done => done.map(|()| true)?,
     };
+    let folded = fold_moves(db).await? && swept;
     match fold_spread_counts(db, zone_id).await {
         Err(error) if is_lock_timeout(&error) => Ok(false),
-        done => done.map(|()| swept),
+        done => done.map(|()| folded),
     }
+}
+
+/// Adds every zone's revokes kept in `session_count_moves` to shard 0 of
+/// the counts and removes them. Returns false when a write held a count
+/// row it needs for longer than the sweep waits: the moves stay for the
+/// next round.
+pub async fn fold_moves(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    match fold_all_moves(db).await {
+        Err(error) if is_lock_timeout(&error) => Ok(false),
+        done => done.map(|()| true),
+    }
+}
+
+async fn fold_all_moves(db: &DatabaseConnection) -> Result<(), DbErr> {
+    // Most rounds find nothing to fold; a read says so without taking
+    // SQLite's write lock or opening a transaction.
+    let any = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT 1 FROM session_count_moves LIMIT 1",
+        ))
+        .await?;
+    if any.is_none() {
+        return Ok(());
+    }
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'"))
+            .await?;
+    }
+    fold_moves_in(&txn, None).await?;
+    txn.commit().await
+}
+
+/// [`fold_moves`] within `txn`, of one zone or all. On PostgreSQL one
+/// statement deletes the moves and adds them up, so it adds exactly the
+/// moves it deletes: a revoke that commits meanwhile keeps its row for the
+/// next fold, and a read sees each move either as a row or in the counts.
+/// SQLite's write lock makes its two statements one step.
+async fn fold_moves_in(txn: &impl ConnectionTrait, zone_id: Option<&str>) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let of_zone = |sql: &mut Sql| {
+        if let Some(zone_id) = zone_id {
+            sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
+        }
+    };
+    let mut fold = Sql::new(backend);
+    if backend == DbBackend::Postgres {
+        fold.push("WITH folded AS (DELETE FROM session_count_moves");
+        of_zone(&mut fold);
+        fold.push(&format!(
+            " RETURNING {MOVE_COLUMNS}), {} {}",
+            changes_of_moves("folded"),
+            upsert_changes(0)
+        ));
+        txn.execute_raw(fold.build()).await?;
+        return Ok(());
+    }
+    fold.push(&format!(
+        "WITH folded AS (SELECT {MOVE_COLUMNS} FROM session_count_moves"
+    ));
+    of_zone(&mut fold);
+    fold.push(&format!(
+        "), {} {}",
+        changes_of_moves("folded"),
+        upsert_changes(0)
+    ));
+    txn.execute_raw(fold.build()).await?;
+    let mut folded = Sql::new(backend);
+    folded.push("DELETE FROM session_count_moves");
+    of_zone(&mut folded);
+    txn.execute_raw(folded.build()).await?;
+    Ok(())
 }
 
 /// Adds the zone's count rows outside shard 0 into shard 0 and removes them
@@ -587,10 +631,13 @@ async fn recount_zone(db: &DatabaseConnection, zone_id: &str) -> Result<Recount,
     let swept_until = hold_mark(&txn, zone_id).await?;
     if backend == DbBackend::Postgres {
         // Revokes and deletes change counts without a zone-wide lock; for
-        // the moment of the rebuild they wait (reads go on).
-        txn.execute_unprepared("LOCK TABLE session_counts IN EXCLUSIVE MODE")
+        // the moment of the rebuild they wait (reads go on). The moves are
+        // locked first, the order the fold's statement locks them in.
+        txn.execute_unprepared("LOCK TABLE session_count_moves, session_counts IN EXCLUSIVE MODE")
             .await?;
     }
+    // The revokes not folded yet are part of what is kept.
+    fold_moves_in(&txn, Some(zone_id)).await?;
     // Never behind where a sweep (perhaps by a process whose clock runs
     // ahead) already took the zone; swept there first, so that kept and
     // rebuilt counts classify expiry alike and only true drift differs.

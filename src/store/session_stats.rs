@@ -4,7 +4,7 @@
 //!
 //! Each part reads the kept counts (`session_counts`, see
 //! [`super::session_counts`]) at the one level its filter and grouping
-//! need, and corrects them by the few sessions whose expiry lies between
+//! need, adds the revokes not folded into them yet, and corrects them by the few sessions whose expiry lies between
 //! the zone's `swept_until` and the request's "now", counted directly in
 //! the same statement. A `userId` filter counts the user's rows directly
 //! (a user's sessions are few, and an index range).
@@ -77,7 +77,8 @@ impl Reader {
         Ok(counts)
     }
 
-    /// One statement: the part's kept counts of one level, plus and minus
+    /// One statement: the part's kept counts of one level and the revokes
+    /// not folded into them yet, plus and minus
     /// the sessions whose expiry lies between the zone's `swept_until` and
     /// now (each moves from the class the counts hold it in to the other),
     /// summed per group over the classes the filter keeps.
@@ -111,31 +112,51 @@ impl Reader {
         };
         let mut sql = Sql::new(self.backend());
         sql.push(&format!(
-            "SELECT {outer_group} AS group_key, CAST(SUM(n) AS BIGINT) AS total FROM (SELECT {kept_group} AS group_key, status AS class, total AS n FROM session_counts WHERE zone_id = "
-        ))
-        .bind(zone_id.to_owned())
-        .push(&format!(" AND level = {level}"));
-        if let Some(organization_id) = access.organization_id() {
-            sql.push(" AND organization_key IN ('', ")
-                .bind(organization_id.to_owned())
-                .push(")");
-        }
-        if let Some(session_type) = criteria.session_type {
-            sql.push(" AND session_type = ")
-                .bind(session_type_name(session_type));
-        }
-        for (column, value) in [
-            ("application_key", &criteria.application_id),
-            ("user_agent_key", &criteria.user_agent_id),
-        ] {
-            if let Some(value) = value {
-                sql.push(&format!(" AND {column} = ")).bind(value.clone());
+            "SELECT {outer_group} AS group_key, CAST(SUM(n) AS BIGINT) AS total FROM ("
+        ));
+        // The level's kept counts, then the revokes not yet folded into
+        // them (kept at level 0, which every level's filters can read):
+        // each leaves one class and joins another.
+        for (i, (class_and_n, table, level)) in [
+            ("status AS class, total AS n", "session_counts", Some(level)),
+            ("moved_from AS class, -n AS n", "session_count_moves", None),
+            ("moved_to AS class, n AS n", "session_count_moves", None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                sql.push(" UNION ALL ");
             }
+            sql.push(&format!(
+                "SELECT {kept_group} AS group_key, {class_and_n} FROM {table} WHERE zone_id = "
+            ))
+            .bind(zone_id.to_owned());
+            if let Some(level) = level {
+                sql.push(&format!(" AND level = {level}"));
+            }
+            if let Some(organization_id) = access.organization_id() {
+                sql.push(" AND organization_key IN ('', ")
+                    .bind(organization_id.to_owned())
+                    .push(")");
+            }
+            if let Some(session_type) = criteria.session_type {
+                sql.push(" AND session_type = ")
+                    .bind(session_type_name(session_type));
+            }
+            for (column, value) in [
+                ("application_key", &criteria.application_id),
+                ("user_agent_key", &criteria.user_agent_id),
+            ] {
+                if let Some(value) = value {
+                    sql.push(&format!(" AND {column} = ")).bind(value.clone());
+                }
+            }
+            if !criteria.include_nested {
+                sql.push(" AND entry = 1");
+            }
+            push_grouped_owner(&mut sql, access, zone_id, grouping, "_key", "''");
         }
-        if !criteria.include_nested {
-            sql.push(" AND entry = 1");
-        }
-        push_grouped_owner(&mut sql, access, zone_id, grouping, "_key", "''");
         // Since the sweep, stored-active sessions whose expiry passed are
         // still kept as `active` (or, when another process's clock swept
         // ahead of this one, ones not yet expired are kept as `expired`):

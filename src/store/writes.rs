@@ -129,8 +129,8 @@ pub async fn revoke_subtree(
         .and_then(|swept_until| session_counts::RevokedCounts::new(&changed, swept_until));
     match &counts {
         Some(counts) => {
-            let upsert = |sql: &mut Sql| counts.push_upsert(sql, true);
-            if publish_alongside(&txn, &mut events, Some(&upsert)).await? == 0 {
+            let insert = |sql: &mut Sql| counts.push_insert(sql, true);
+            if publish_alongside(&txn, &mut events, Some(&insert)).await? == 0 {
                 session_counts::count_revoked(&txn, &changed).await?;
             }
         }

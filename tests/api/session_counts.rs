@@ -503,6 +503,126 @@ async fn recount_reports_and_repairs_drift(test_db: TestDb) {
     assert!(again.iter().all(|zone| zone.drifted_keys == 0), "{again:?}");
 }
 
+on_both_databases!(a_revoke_counts_before_and_after_its_fold);
+
+/// A revoke leaves the count rows alone and appends its move; reads add
+/// the moves not folded yet, and the fold adds them to the counts and
+/// removes them without changing any answer.
+async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let connection = owners_database(&test_db).await;
+    let zone = ZONES[0];
+    let now = Utc::now();
+    let session = |id: &str, parent: Option<&str>| {
+        json!({
+            "session_type": "user", "id": id, "zone_id": zone, "organization_id": "org_a",
+            "user_id": format!("usr_c1_{zone}"), "application_id": format!("app_c1_{zone}"),
+            "user_agent_id": format!("ua_c1_{zone}"), "parent_id": parent,
+            "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": (now + Duration::hours(1)).to_rfc3339(),
+        })
+    };
+    let document = json!({ "sessions": [
+        session("ses_fold_root", None),
+        session("ses_fold_child", Some("ses_fold_root")),
+        session("ses_fold_other", None),
+    ]});
+    sessiongraph::import::import_text(&connection, &document.to_string())
+        .await
+        .expect("import");
+    let moves = || async {
+        let row = connection
+            .query_one_raw(sea_orm::Statement::from_string(
+                connection.get_database_backend(),
+                "SELECT COUNT(*), CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM session_count_moves",
+            ))
+            .await
+            .expect("moves")
+            .expect("a row");
+        (
+            row.try_get_by_index::<i64>(0).expect("rows"),
+            row.try_get_by_index::<i64>(1).expect("sessions"),
+        )
+    };
+    let counts = || async {
+        use sea_orm::ConnectionTrait as _;
+        let row = connection
+            .query_one_raw(sea_orm::Statement::from_string(
+                connection.get_database_backend(),
+                format!("SELECT CAST(SUM(total) AS BIGINT) FROM session_counts WHERE zone_id = '{zone}' AND level = 3 AND status = 'revoked'"),
+            ))
+            .await
+            .expect("counts")
+            .expect("a row");
+        row.try_get_by_index::<Option<i64>>(0)
+            .expect("sum")
+            .unwrap_or(0)
+    };
+    let reads = reads_on(&connection);
+    let criteria = Criteria {
+        session_type: None,
+        statuses: None,
+        user_id: None,
+        application_id: None,
+        user_agent_id: None,
+        include_nested: true,
+        max_depth: None,
+    };
+    let revoked_before = counts().await;
+    let revoked = writes::revoke_subtree(&connection, &Access::unrestricted(), "ses_fold_root")
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.changed.len(), 2);
+    // Two sessions of one key (both entry sessions): one move row.
+    assert_eq!(moves().await, (1, 2), "the revoke's move");
+    assert_eq!(
+        counts().await,
+        revoked_before,
+        "the revoke changed count rows"
+    );
+    for caller in [
+        Arc::new(Access::unrestricted()),
+        Arc::new(organization_access()),
+    ] {
+        let reader = Reader::new(
+            reads.on_primary(),
+            caller,
+            Clock::at(Utc::now()),
+            Projection::ALL,
+        );
+        assert_counts_match(&reader, zone, &criteria, |_| None, "before the fold").await;
+    }
+    assert!(session_counts::fold_moves(&connection).await.expect("fold"));
+    assert_eq!(moves().await, (0, 0), "the fold left moves behind");
+    assert_eq!(
+        counts().await,
+        revoked_before + 2,
+        "the fold did not add the moves"
+    );
+    for caller in [
+        Arc::new(Access::unrestricted()),
+        Arc::new(organization_access()),
+    ] {
+        let reader = Reader::new(
+            reads.on_primary(),
+            caller,
+            Clock::at(Utc::now()),
+            Projection::ALL,
+        );
+        assert_counts_match(&reader, zone, &criteria, |_| None, "after the fold").await;
+    }
+    // A move kept when a recount starts is part of what it finds kept.
+    writes::revoke_subtree(&connection, &Access::unrestricted(), "ses_fold_other")
+        .await
+        .expect("revoke");
+    let recounted = session_counts::recount(&connection).await.expect("recount");
+    assert!(
+        recounted.iter().all(|zone| zone.drifted_keys == 0),
+        "{recounted:?}"
+    );
+    assert_eq!(moves().await, (0, 0), "the recount left moves behind");
+}
+
 on_both_databases!(concurrent_writes_lose_no_count);
 
 /// Revokes, deletes, imports and sweeps at once from several tasks (each
