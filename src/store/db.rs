@@ -40,7 +40,47 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// Connects with a pool of at most `max_connections`.
 pub async fn connect_pool(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    Database::connect(pool_options(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT)).await
+    let mut retries = 0;
+    loop {
+        match Database::connect(pool_options(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT)).await {
+            Err(error) if retries < SQLITE_BUSY_RETRIES && is_sqlite_busy(&error) => {
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(retries))).await;
+            }
+            connected => return connected,
+        }
+    }
+}
+
+/// How often connecting is retried while SQLite answers SQLITE_BUSY at
+/// once. Setting `journal_mode = WAL` on a file another connection is
+/// opening or converting fails that way without waiting for the busy
+/// timeout (SQLite's own deadlock avoidance), which several processes
+/// starting on a new file at once (a `migrate` beside a `serve`) meet.
+const SQLITE_BUSY_RETRIES: u32 = 20;
+
+/// Whether connecting failed because SQLite was busy (result code 5, in
+/// any of its extended forms).
+fn is_sqlite_busy(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as SqlxError;
+    let (DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = error
+    else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        SqlxError::Database(db) => {
+            db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+                && db
+                    .code()
+                    .and_then(|code| code.parse::<u32>().ok())
+                    .is_some_and(|code| code & 0xff == 5)
+        }
+        _ => false,
+    }
 }
 
 /// A pool that opens its connections on first use, so a server can start
