@@ -145,19 +145,17 @@ impl Gateway {
             // left failed before execution (e.g. an unknown operationName).
             .map(|e| finish_server_error(e, Code::GraphqlValidationFailed, request_id))
             .collect();
-        let code = response.errors.first().map(|e| {
-            match e.extensions.as_ref().and_then(|x| x.get("code")) {
-                Some(async_graphql::Value::String(code)) => code.clone(),
-                _ => Code::InternalServerError.as_str().to_owned(),
-            }
-        });
-        if let Some(code) = &code {
+        let code = response
+            .errors
+            .first()
+            .map(|e| Code::of(e).unwrap_or(Code::InternalServerError).as_str());
+        if let Some(code) = code {
             crate::telemetry::record_error(code);
         }
         self.metrics.count_operation(
             operation_type,
             operation_name.as_deref(),
-            code.as_deref().unwrap_or("OK"),
+            code.unwrap_or("OK"),
         );
         Ok(response)
     }
@@ -261,12 +259,7 @@ pub fn result_body(
         .errors
         .iter()
         .filter(|e| e.path.is_empty())
-        .any(|e| {
-            let code = e.extensions.as_ref().and_then(|x| x.get("code")).cloned();
-            [Code::GraphqlParseFailed, Code::GraphqlValidationFailed]
-                .into_iter()
-                .any(|c| code == Some(c.as_str().into()))
-        });
+        .any(|e| Code::of(e).is_some_and(Code::is_request_error));
     // A document that never ran has no `data` entry at all (GraphQL spec,
     // "Response Format"; GraphQL over HTTP): `"data": null` would say that
     // execution started and a non-null root field failed.

@@ -109,8 +109,8 @@ impl Refusal {
     /// an event stream's `next`) carry it.
     pub fn graphql_response(&self, request_id: Option<&str>) -> async_graphql::Response {
         let mut error = async_graphql::ServerError::new(self.message.clone(), None);
-        let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", self.code().as_str());
+        self.code().on(&mut error);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
         if let Some(request_id) = request_id {
             extensions.set("requestId", request_id);
         }
@@ -119,7 +119,6 @@ impl Refusal {
                 extensions.set(name, value);
             }
         }
-        error.extensions = Some(extensions);
         async_graphql::Response::from_request_errors(vec![error])
     }
 }

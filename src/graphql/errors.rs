@@ -1,7 +1,7 @@
 //! What resolvers fail with, and the one place internal causes are logged
 //! and masked.
 
-use async_graphql::{ErrorExtensions, ServerError};
+use async_graphql::ServerError;
 use std::sync::Arc;
 
 use sea_orm::DbErr;
@@ -108,11 +108,7 @@ impl ApiError {
                 }
             }
         };
-        let request_id = request_id.0.clone();
-        async_graphql::Error::new(message).extend_with(move |_, e| {
-            e.set("code", code.as_str());
-            e.set("requestId", request_id.clone());
-        })
+        code.error(message, |e| e.set("requestId", request_id.0.clone()))
     }
 }
 
@@ -122,10 +118,8 @@ pub fn finish_server_error(
     default: Code,
     request_id: &RequestId,
 ) -> ServerError {
+    default.on(&mut error);
     let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", default.as_str());
-    }
     if extensions.get("requestId").is_none() {
         extensions.set("requestId", request_id.0.clone());
     }

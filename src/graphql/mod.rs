@@ -234,9 +234,6 @@ fn code_engine_errors(mut response: Response) -> Response {
 }
 
 fn with_code(mut error: ServerError, code: Code) -> ServerError {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", code.as_str());
-    }
+    code.on(&mut error);
     error
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Subscription};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Subscription};
 use futures_util::Stream;
 use futures_util::stream;
 
@@ -202,12 +202,13 @@ impl Subscription {
 
 /// The subscription fell `capacity` events behind and ends.
 fn overflowed(capacity: usize) -> async_graphql::Error {
-    async_graphql::Error::new(format!(
-        "the subscription fell {capacity} events behind (--subscription-queue) and was ended; subscribe again and refetch"
-    ))
-    .extend_with(move |_, e| {
-        e.set("code", Code::QueryTooComplex.as_str());
-        e.set("limit", "subscriptionQueue");
-        e.set("maximum", capacity as u64);
-    })
+    Code::QueryTooComplex.error(
+        format!(
+            "the subscription fell {capacity} events behind (--subscription-queue) and was ended; subscribe again and refetch"
+        ),
+        |e| {
+            e.set("limit", "subscriptionQueue");
+            e.set("maximum", capacity as u64);
+        },
+    )
 }
