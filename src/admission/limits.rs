@@ -14,13 +14,17 @@
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::fmt;
+use std::sync::LazyLock;
 
 use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{ExecutableDocument, Field, OperationDefinition, Selection};
+use async_graphql::parser::types::{
+    BaseType, ExecutableDocument, Field, OperationDefinition, Selection, TypeKind,
+    TypeSystemDefinition,
+};
 use async_graphql::{Name, Value, Variables};
 
 use super::operation::selected_operation;
-use crate::store::keyset::MAX_PAGE;
+use crate::store::keyset::{DEFAULT_PAGE, MAX_PAGE};
 
 /// The limits a document must keep within; each is inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,28 +59,79 @@ impl Limits {
     }
 }
 
-/// The page a connection is costed at when it is given neither `first` nor
-/// `last`, as its resolver then returns that many rows.
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
-
 /// Past this many visited selections (fields, spreads and inline fragments,
 /// each fragment's body counted once) the document is refused as too costly,
 /// whatever its cost so far.
 pub const MAX_SELECTIONS: u64 = 100_000;
 
-/// Fields that return a connection even when given no `first`/`last`.
-const CONNECTION_FIELDS: [&str; 6] = [
-    "sessions",
-    "children",
-    "descendants",
-    "applications",
-    "users",
-    "userAgents",
-];
+/// The fields costed by their page, read from the schema itself, so that a
+/// connection or a top list added to it is costed as one with nothing to
+/// update here. By name, whatever the type they are selected on: the walk
+/// does not follow types.
+struct PagedFields {
+    /// Fields that return a connection: costed at their `first`/`last`, or
+    /// at the page their resolver returns when given neither.
+    connections: HashSet<String>,
+    /// Lists, not connections, whose `first` has a default (`sessionStats`'
+    /// top lists): costed at it when not given.
+    default_sized: HashMap<String, u64>,
+}
 
-/// Lists that are not connections but return `first` items, with the
-/// `first` their argument defaults to (`sessionStats`' top lists).
-const DEFAULT_SIZED_LISTS: [(&str, u64); 2] = [("byApplication", 10), ("byUserAgent", 10)];
+static PAGED_FIELDS: LazyLock<PagedFields> =
+    LazyLock::new(|| PagedFields::of_schema(&crate::graphql::sdl()));
+
+impl PagedFields {
+    fn of_schema(sdl: &str) -> Self {
+        let mut paged = PagedFields {
+            connections: HashSet::new(),
+            default_sized: HashMap::new(),
+        };
+        // The program's own schema; `paged_fields_are_read_from_the_schema`
+        // checks that it parses and what it yields.
+        let document =
+            async_graphql::parser::parse_schema(sdl).expect("the schema's own SDL parses");
+        for definition in &document.definitions {
+            let TypeSystemDefinition::Type(definition) = definition else {
+                continue;
+            };
+            let fields = match &definition.node.kind {
+                TypeKind::Object(object) => &object.fields,
+                TypeKind::Interface(interface) => &interface.fields,
+                _ => continue,
+            };
+            for field in fields {
+                let field = &field.node;
+                let name = field.name.node.to_string();
+                let mut ty = &field.ty.node;
+                let mut list = false;
+                while let BaseType::List(item) = &ty.base {
+                    list = true;
+                    ty = item;
+                }
+                let BaseType::Named(type_name) = &ty.base else {
+                    continue;
+                };
+                if type_name.ends_with("Connection") {
+                    paged.connections.insert(name);
+                    continue;
+                }
+                let default_first = field
+                    .arguments
+                    .iter()
+                    .find(|argument| argument.node.name.node == "first")
+                    .and_then(|argument| argument.node.default_value.as_ref())
+                    .and_then(|value| match &value.node {
+                        Value::Number(number) => number.as_u64(),
+                        _ => None,
+                    });
+                if let (true, Some(size)) = (list, default_first) {
+                    paged.default_sized.insert(name, size);
+                }
+            }
+        }
+        paged
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -155,7 +210,7 @@ impl fmt::Display for LimitExceeded {
             Limit::Cost => write!(
                 f,
                 "query cost is {at_least}{actual}, above the limit of {maximum} ({flag}); \
-                 a connection costs its `first`/`last` ({DEFAULT_PAGE_SIZE} when neither is \
+                 a connection costs its `first`/`last` ({DEFAULT_PAGE} when neither is \
                  given) times the cost of its selection"
             ),
         }
@@ -472,10 +527,11 @@ impl<'a> Walk<'a> {
         let (first, last) = (argument("first"), argument("last"));
         let name = field.name.node.as_str();
         if first.is_none() && last.is_none() {
-            if let Some((_, size)) = DEFAULT_SIZED_LISTS.iter().find(|(list, _)| *list == name) {
+            let paged = &*PAGED_FIELDS;
+            if let Some(size) = paged.default_sized.get(name) {
                 return *size;
             }
-            if !CONNECTION_FIELDS.contains(&name) {
+            if !paged.connections.contains(name) {
                 return 1;
             }
         }
@@ -492,7 +548,7 @@ impl<'a> Walk<'a> {
                     .into_const_with(|variable| Ok::<_, Infallible>(self.variable(&variable)));
                 page_size(&value)
             })
-            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .unwrap_or(DEFAULT_PAGE)
     }
 
     /// A variable's value as far as [`page_size`] needs it. Not a clone: a
@@ -525,9 +581,9 @@ fn page_size(value: &Value) -> Option<u64> {
         Value::Number(number) => Some(match (number.as_u64(), number.as_i64()) {
             (Some(n), _) => n.min(MAX_PAGE),
             (None, Some(_)) => 0,
-            (None, None) => DEFAULT_PAGE_SIZE,
+            (None, None) => DEFAULT_PAGE,
         }),
-        _ => Some(DEFAULT_PAGE_SIZE),
+        _ => Some(DEFAULT_PAGE),
     }
 }
 
@@ -664,6 +720,31 @@ mod tests {
             exceeded(Limit::RootFields, 20, 21, true).to_string(),
             "query has at least 21 root fields, above the limit of 20 (--max-root-fields)"
         );
+    }
+
+    #[test]
+    fn paged_fields_are_read_from_the_schema() {
+        let paged = PagedFields::of_schema(&crate::graphql::sdl());
+        let mut connections: Vec<&str> = paged.connections.iter().map(String::as_str).collect();
+        connections.sort_unstable();
+        assert_eq!(
+            connections,
+            [
+                "applications",
+                "children",
+                "descendants",
+                "sessions",
+                "userAgents",
+                "users"
+            ]
+        );
+        let mut lists: Vec<(&str, u64)> = paged
+            .default_sized
+            .iter()
+            .map(|(name, size)| (name.as_str(), *size))
+            .collect();
+        lists.sort_unstable();
+        assert_eq!(lists, [("byApplication", 10), ("byUserAgent", 10)]);
     }
 
     #[test]

@@ -28,8 +28,10 @@ import {
   Kind,
   OperationTypeNode,
   getNamedType,
+  getNullableType,
   isAbstractType,
   isCompositeType,
+  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
@@ -46,9 +48,27 @@ export const BUDGET = { depth: 12, cost: 12_000, aliases: 24, rootFields: 10 };
 export const SERVER_LIMITS = { depth: 15, cost: 25_000, aliases: 30, rootFields: 20 };
 const MAX_LEVEL = 9; // deepest field level the generator nests to (root fields are 1)
 const MAX_CONNECTIONS = 2; // connections nested in connections
-const CONNECTION_FIELDS = new Set(['sessions', 'children', 'descendants', 'applications', 'users', 'userAgents']);
-// Lists that are not connections but return `first` items, 10 by default.
-const DEFAULT_SIZED_LISTS = new Map([['byApplication', 10], ['byUserAgent', 10]]);
+// The fields costed by their page, read off schema.graphql as the server
+// reads them off its schema (admission/limits.rs): fields returning a
+// connection, and lists (not connections) whose `first` has a default.
+const { CONNECTION_FIELDS, DEFAULT_SIZED_LISTS } = (() => {
+  const connections = new Set();
+  const sized = new Map();
+  for (const type of Object.values(buildReferenceSchema().getTypeMap())) {
+    if (type.name.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (getNamedType(field.type).name.endsWith('Connection')) {
+        connections.add(field.name);
+        continue;
+      }
+      const first = field.args.find((a) => a.name === 'first');
+      if (isListType(getNullableType(field.type)) && typeof first?.defaultValue === 'number') {
+        sized.set(field.name, first.defaultValue);
+      }
+    }
+  }
+  return { CONNECTION_FIELDS: connections, DEFAULT_SIZED_LISTS: sized };
+})();
 const ALIASES = ['x0', 'x1', 'x2', 'x3'];
 // Lists whose order the GraphQL spec leaves open (an interface's possible
 // types, the schema's types and directives): not generated.
