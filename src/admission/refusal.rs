@@ -95,19 +95,23 @@ impl Refusal {
         }
     }
 
-    /// The GraphQL error it answers with, `requestId` included.
+    /// The GraphQL error it answers with, `requestId` included, as JSON
+    /// (the body `http.rs` writes).
     pub fn error(&self, request_id: &str) -> Value {
-        let mut extensions = json!({ "code": self.code().as_str(), "requestId": request_id });
-        if let Some(extensions) = extensions.as_object_mut() {
-            extensions.extend(self.details.clone());
-        }
-        json!({ "message": self.message, "extensions": extensions })
+        serde_json::to_value(self.graphql_error(Some(request_id)))
+            .unwrap_or_else(|_| json!({ "message": self.message }))
     }
 
     /// The refusal as a GraphQL response of one request error and no data:
     /// how the transports that answer inside a stream (a socket's `error`,
     /// an event stream's `next`) carry it.
     pub fn graphql_response(&self, request_id: Option<&str>) -> async_graphql::Response {
+        async_graphql::Response::from_request_errors(vec![self.graphql_error(request_id)])
+    }
+
+    /// The one rendering of a refusal as an error, whichever transport
+    /// carries it: its message, its code, the request id and the details.
+    fn graphql_error(&self, request_id: Option<&str>) -> async_graphql::ServerError {
         let mut error = async_graphql::ServerError::new(self.message.clone(), None);
         self.code().on(&mut error);
         let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -119,6 +123,6 @@ impl Refusal {
                 extensions.set(name, value);
             }
         }
-        async_graphql::Response::from_request_errors(vec![error])
+        error
     }
 }
