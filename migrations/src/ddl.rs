@@ -34,3 +34,24 @@ pub async fn run(manager: &SchemaManager<'_>, template: &str) -> Result<(), DbEr
     }
     Ok(())
 }
+
+/// The `MigrationTrait` of a migration that is only DDL: its module's `UP`
+/// template applies it and `DOWN` reverts it. Each module keeps its own
+/// `#[derive(DeriveMigrationName)] struct Migration`, so that the name
+/// recorded in `seaql_migrations` stays its file's name.
+macro_rules! ddl_migration {
+    () => {
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                crate::ddl::run(manager, UP).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                crate::ddl::run(manager, DOWN).await
+            }
+        }
+    };
+}
+
+pub(crate) use ddl_migration;

@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::ddl;
+use crate::ddl::ddl_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -15,13 +15,4 @@ const UP: &str = "CREATE INDEX sessions_root_idx ON sessions (zone_id, root_id, 
 
 const DOWN: &str = "DROP INDEX sessions_root_idx";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl_migration!();

@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::ddl;
+use crate::ddl::ddl_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -20,13 +20,4 @@ const UP: &str = "CREATE TABLE consistency_marks (
 
 const DOWN: &str = "DROP TABLE consistency_marks";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl_migration!();

@@ -8,7 +8,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::ddl;
+use crate::ddl::ddl_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -18,13 +18,4 @@ const UP: &str =
 
 const DOWN: &str = "DROP INDEX session_counts_spread_idx";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl_migration!();

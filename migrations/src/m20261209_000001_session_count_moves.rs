@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::ddl;
+use crate::ddl::ddl_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -26,13 +26,4 @@ CREATE INDEX session_count_moves_zone_idx ON session_count_moves (zone_id)";
 
 const DOWN: &str = "DROP TABLE session_count_moves";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl_migration!();
