@@ -568,6 +568,24 @@ async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
         include_nested: true,
         max_depth: None,
     };
+    // Every part, for a caller of every organization and one of org_a.
+    let every_part_matches = |context: &'static str| {
+        let (reads, criteria) = (&reads, &criteria);
+        async move {
+            for caller in [
+                Arc::new(Access::unrestricted()),
+                Arc::new(organization_access()),
+            ] {
+                let reader = Reader::new(
+                    reads.on_primary(),
+                    caller,
+                    Clock::at(Utc::now()),
+                    Projection::ALL,
+                );
+                assert_counts_match(&reader, zone, criteria, |_| None, context).await;
+            }
+        }
+    };
     let revoked_before = counts().await;
     let revoked = writes::revoke_subtree(&connection, &Access::unrestricted(), "ses_fold_root")
         .await
@@ -580,18 +598,7 @@ async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
         revoked_before,
         "the revoke changed count rows"
     );
-    for caller in [
-        Arc::new(Access::unrestricted()),
-        Arc::new(organization_access()),
-    ] {
-        let reader = Reader::new(
-            reads.on_primary(),
-            caller,
-            Clock::at(Utc::now()),
-            Projection::ALL,
-        );
-        assert_counts_match(&reader, zone, &criteria, |_| None, "before the fold").await;
-    }
+    every_part_matches("before the fold").await;
     assert!(session_counts::fold_moves(&connection).await.expect("fold"));
     assert_eq!(moves().await, (0, 0), "the fold left moves behind");
     assert_eq!(
@@ -599,18 +606,7 @@ async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
         revoked_before + 2,
         "the fold did not add the moves"
     );
-    for caller in [
-        Arc::new(Access::unrestricted()),
-        Arc::new(organization_access()),
-    ] {
-        let reader = Reader::new(
-            reads.on_primary(),
-            caller,
-            Clock::at(Utc::now()),
-            Projection::ALL,
-        );
-        assert_counts_match(&reader, zone, &criteria, |_| None, "after the fold").await;
-    }
+    every_part_matches("after the fold").await;
     // A move kept when a recount starts is part of what it finds kept.
     writes::revoke_subtree(&connection, &Access::unrestricted(), "ses_fold_other")
         .await
