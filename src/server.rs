@@ -463,7 +463,7 @@ async fn sweep_expired_counts(db: DatabaseConnection, database: DatabaseState) {
     loop {
         ticks.tick().await;
         if last_sweep.elapsed() < SWEEP_EVERY {
-            match session_counts::fold_moves(&db).await {
+            match session_counts::fold_moves(&db, None).await {
                 Ok(true) => {}
                 Ok(false) => tracing::debug!(
                     "a write holds the session counts; the revokes are folded next round"

@@ -71,16 +71,17 @@ fn is_sqlite_busy(error: &DbErr) -> bool {
         return false;
     };
     match sqlx.as_ref() {
-        SqlxError::Database(db) => {
-            db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-                .is_some()
-                && db
-                    .code()
-                    .and_then(|code| code.parse::<u32>().ok())
-                    .is_some_and(|code| code & 0xff == 5)
-        }
+        SqlxError::Database(db) => sqlite_primary_code(db.as_ref()) == Some(5),
         _ => false,
     }
+}
+
+/// SQLite's primary result code (the low byte of an extended one) when
+/// the error is SQLite's.
+fn sqlite_primary_code(error: &dyn sea_orm::sqlx::error::DatabaseError) -> Option<u32> {
+    error.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()?;
+    let code = error.code()?.parse::<u32>().ok()?;
+    Some(code & 0xff)
 }
 
 /// A pool that opens its connections on first use, so a server can start
@@ -332,17 +333,15 @@ pub fn is_unavailable(error: &DbErr) -> bool {
         | SqlxError::PoolClosed
         | SqlxError::WorkerCrashed
         | SqlxError::Protocol(_) => true,
-        SqlxError::Database(db) => db.code().is_some_and(|code| {
-            if code.len() == 5 {
-                // SQLSTATE: connection exceptions (class 08), shutdowns and
-                // restarts (57P0x), too many connections.
+        SqlxError::Database(db) => match sqlite_primary_code(db.as_ref()) {
+            // Busy or locked past the busy timeout.
+            Some(code) => matches!(code, 5 | 6),
+            // SQLSTATE: connection exceptions (class 08), shutdowns and
+            // restarts (57P0x), too many connections.
+            None => db.code().is_some_and(|code| {
                 code.starts_with("08") || code.starts_with("57P0") || code == "53300"
-            } else {
-                // SQLite's (extended) result code: busy or locked past the timeout.
-                code.parse::<u32>()
-                    .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
-            }
-        }),
+            }),
+        },
         _ => false,
     }
 }

@@ -21,7 +21,7 @@
 //! On SQLite every write transaction holds the database's one write lock.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 use sessiongraph_migrations::session_counts::{
     AS_STORED, COUNTED_ROWS_HEAD, COUNTS_KEY, CountChange, MOVE_COLUMNS, SHARDS, changes_of_moves,
     count_changes_tail, upsert_changes,
@@ -375,43 +375,56 @@ pub async fn sweep_expired(
         Err(error) if is_lock_timeout(&error) => false,
         done => done.map(|()| true)?,
     };
-    let folded = fold_moves(db).await? && swept;
+    let folded = fold_moves(db, Some(zone_id)).await? && swept;
     match fold_spread_counts(db, zone_id).await {
         Err(error) if is_lock_timeout(&error) => Ok(false),
         done => done.map(|()| folded),
     }
 }
 
-/// Adds every zone's revokes kept in `session_count_moves` to shard 0 of
-/// the counts and removes them. Returns false when a write held a count
-/// row it needs for longer than the sweep waits: the moves stay for the
-/// next round.
-pub async fn fold_moves(db: &DatabaseConnection) -> Result<bool, DbErr> {
-    match fold_all_moves(db).await {
+/// Adds the revokes kept in `session_count_moves` (of one zone, or of
+/// every zone) to shard 0 of the counts and removes them. Returns false
+/// when a write held a count row it needs for longer than the sweep waits:
+/// the moves stay for the next round.
+pub async fn fold_moves(db: &DatabaseConnection, zone_id: Option<&str>) -> Result<bool, DbErr> {
+    match fold_moves_now(db, zone_id).await {
         Err(error) if is_lock_timeout(&error) => Ok(false),
         done => done.map(|()| true),
     }
 }
 
-async fn fold_all_moves(db: &DatabaseConnection) -> Result<(), DbErr> {
+async fn fold_moves_now(db: &DatabaseConnection, zone_id: Option<&str>) -> Result<(), DbErr> {
     // Most rounds find nothing to fold; a read says so without taking
     // SQLite's write lock or opening a transaction.
-    let any = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT 1 FROM session_count_moves LIMIT 1",
-        ))
-        .await?;
-    if any.is_none() {
+    let mut any = Sql::new(db.get_database_backend());
+    any.push("SELECT 1 FROM session_count_moves");
+    push_of_zone(&mut any, zone_id);
+    any.push(" LIMIT 1");
+    if db.query_one_raw(any.build()).await?.is_none() {
         return Ok(());
     }
+    let txn = begin_upkeep(db).await?;
+    fold_moves_in(&txn, zone_id).await?;
+    txn.commit().await
+}
+
+/// ` WHERE zone_id = …` when `zone_id` is given.
+fn push_of_zone(sql: &mut Sql, zone_id: Option<&str>) {
+    if let Some(zone_id) = zone_id {
+        sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
+    }
+}
+
+/// The upkeep's write transaction: on PostgreSQL it waits for a row lock
+/// at most [`SWEEP_LOCK_TIMEOUT`], so that a long import delays a round
+/// rather than holding the upkeep up.
+async fn begin_upkeep(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     let txn = begin_write(db).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'"))
             .await?;
     }
-    fold_moves_in(&txn, None).await?;
-    txn.commit().await
+    Ok(txn)
 }
 
 /// [`fold_moves`] within `txn`, of one zone or all. On PostgreSQL one
@@ -421,11 +434,7 @@ async fn fold_all_moves(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// SQLite's write lock makes its two statements one step.
 async fn fold_moves_in(txn: &impl ConnectionTrait, zone_id: Option<&str>) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
-    let of_zone = |sql: &mut Sql| {
-        if let Some(zone_id) = zone_id {
-            sql.push(" WHERE zone_id = ").bind(zone_id.to_owned());
-        }
-    };
+    let of_zone = |sql: &mut Sql| push_of_zone(sql, zone_id);
     let mut fold = Sql::new(backend);
     if backend == DbBackend::Postgres {
         fold.push("WITH folded AS (DELETE FROM session_count_moves");
@@ -464,9 +473,7 @@ async fn fold_spread_counts(db: &DatabaseConnection, zone_id: &str) -> Result<()
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
-    let txn = begin_write(db).await?;
-    txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'"))
-        .await?;
+    let txn = begin_upkeep(db).await?;
     let key = COUNTS_KEY;
     let key_but_shard = "zone_id, level, application_key, user_agent_key, organization_key, session_type, status, entry";
     let mut fold = Sql::new(DbBackend::Postgres);
@@ -502,12 +509,8 @@ async fn sweep_zone(
     zone_id: &str,
     until: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let txn = begin_write(db).await?;
+    let txn = begin_upkeep(db).await?;
     let backend = txn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'"))
-            .await?;
-    }
     let Some(swept_until) = hold_mark(&txn, zone_id).await? else {
         return Ok(());
     };

@@ -269,6 +269,35 @@ fn reads_on(connection: &sea_orm::DatabaseConnection) -> Arc<ReadRouter> {
     )
 }
 
+/// A filter every session of a zone meets.
+fn every_session() -> Criteria {
+    Criteria {
+        session_type: None,
+        statuses: None,
+        user_id: None,
+        application_id: None,
+        user_agent_id: None,
+        include_nested: true,
+        max_depth: None,
+    }
+}
+
+/// The one integer `sql` selects (a count the test takes itself).
+async fn integer(connection: &sea_orm::DatabaseConnection, sql: impl Into<String>) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let sql = sql.into();
+    let row = connection
+        .query_one_raw(sea_orm::Statement::from_string(
+            connection.get_database_backend(),
+            sql.clone(),
+        ))
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    row.try_get_by_index::<i64>(0)
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
 /// Asserts that every part of the statistics of `criteria` reads the same
 /// from the kept counts as from counting the rows.
 async fn assert_counts_match(
@@ -509,7 +538,6 @@ on_both_databases!(a_revoke_counts_before_and_after_its_fold);
 /// the moves not folded yet, and the fold adds them to the counts and
 /// removes them without changing any answer.
 async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
-    use sea_orm::ConnectionTrait;
     let connection = owners_database(&test_db).await;
     let zone = ZONES[0];
     let now = Utc::now();
@@ -531,43 +559,25 @@ async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
         .await
         .expect("import");
     let moves = || async {
-        let row = connection
-            .query_one_raw(sea_orm::Statement::from_string(
-                connection.get_database_backend(),
-                "SELECT COUNT(*), CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM session_count_moves",
-            ))
-            .await
-            .expect("moves")
-            .expect("a row");
         (
-            row.try_get_by_index::<i64>(0).expect("rows"),
-            row.try_get_by_index::<i64>(1).expect("sessions"),
+            integer(&connection, "SELECT COUNT(*) FROM session_count_moves").await,
+            integer(
+                &connection,
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM session_count_moves",
+            )
+            .await,
         )
     };
-    let counts = || async {
-        use sea_orm::ConnectionTrait as _;
-        let row = connection
-            .query_one_raw(sea_orm::Statement::from_string(
-                connection.get_database_backend(),
-                format!("SELECT CAST(SUM(total) AS BIGINT) FROM session_counts WHERE zone_id = '{zone}' AND level = 3 AND status = 'revoked'"),
-            ))
-            .await
-            .expect("counts")
-            .expect("a row");
-        row.try_get_by_index::<Option<i64>>(0)
-            .expect("sum")
-            .unwrap_or(0)
+    let counts = || {
+        integer(
+            &connection,
+            format!(
+                "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM session_counts WHERE zone_id = '{zone}' AND level = 3 AND status = 'revoked'"
+            ),
+        )
     };
     let reads = reads_on(&connection);
-    let criteria = Criteria {
-        session_type: None,
-        statuses: None,
-        user_id: None,
-        application_id: None,
-        user_agent_id: None,
-        include_nested: true,
-        max_depth: None,
-    };
+    let criteria = every_session();
     // Every part, for a caller of every organization and one of org_a.
     let every_part_matches = |context: &'static str| {
         let (reads, criteria) = (&reads, &criteria);
@@ -599,7 +609,11 @@ async fn a_revoke_counts_before_and_after_its_fold(test_db: TestDb) {
         "the revoke changed count rows"
     );
     every_part_matches("before the fold").await;
-    assert!(session_counts::fold_moves(&connection).await.expect("fold"));
+    assert!(
+        session_counts::fold_moves(&connection, None)
+            .await
+            .expect("fold")
+    );
     assert_eq!(moves().await, (0, 0), "the fold left moves behind");
     assert_eq!(
         counts().await,
@@ -719,17 +733,11 @@ async fn concurrent_writes_lose_no_count(test_db: TestDb) {
     futures_util::future::join_all(tasks).await;
     // On PostgreSQL the writes spread their counts over shards; a sweep
     // folds them back into shard 0, changing no sum.
-    let spread = || async {
-        use sea_orm::ConnectionTrait;
-        let row = connection
-            .query_one_raw(sea_orm::Statement::from_string(
-                connection.get_database_backend(),
-                "SELECT COUNT(*) FROM session_counts WHERE shard <> 0",
-            ))
-            .await
-            .expect("spread rows")
-            .expect("a row");
-        row.try_get_by_index::<i64>(0).expect("count")
+    let spread = || {
+        integer(
+            &connection,
+            "SELECT COUNT(*) FROM session_counts WHERE shard <> 0",
+        )
     };
     if test_db.backend == Backend::Sqlite {
         assert_eq!(spread().await, 0, "SQLite keeps every count in shard 0");
@@ -751,15 +759,7 @@ async fn concurrent_writes_lose_no_count(test_db: TestDb) {
             .await
             .expect("split a count");
         assert!(spread().await > 0, "no count is spread over shards");
-        let criteria = Criteria {
-            session_type: None,
-            statuses: None,
-            user_id: None,
-            application_id: None,
-            user_agent_id: None,
-            include_nested: true,
-            max_depth: None,
-        };
+        let criteria = every_session();
         let reads = reads_on(&connection);
         let reader = Reader::new(
             reads.on_primary(),
@@ -888,16 +888,11 @@ async fn a_revoke_behind_a_sweep_counts_the_session_as_the_sweep_left_it() {
     sessiongraph::import::import_text(&connection, &document.to_string())
         .await
         .expect("import");
-    let lock_waits = || async {
-        let row = connection
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .expect("pg_stat_activity")
-            .expect("a row");
-        row.try_get_by_index::<i64>(0).expect("count")
+    let lock_waits = || {
+        integer(
+            &connection,
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
     };
     let until = |waiting: i64| async move {
         for _ in 0..200 {
