@@ -64,18 +64,16 @@ impl Gateway {
     ) -> Result<async_graphql::Response, Refusal> {
         let timeout = self.admission.limits().timeout;
         let started = Instant::now();
-        let mutation = admitted.operation_type == Some(OperationType::Mutation);
+        let mutation = admitted.operation_type() == Some(OperationType::Mutation);
         let operation_type = admitted
-            .operation_type
+            .operation_type()
             .map_or("unknown", operation_type_name);
         // Labels metrics: only a trusted document's names are bounded.
-        let operation_name = admitted.trusted_operation.clone();
+        let operation_name = admitted.trusted_operation().map(str::to_owned);
+        let projection = admitted.operation.as_ref().map(|o| o.document.projection);
         // The execution slot stays in `admitted` until this returns.
         let Admitted {
-            request,
-            access,
-            projection,
-            ..
+            request, access, ..
         } = admitted;
         let reads = if mutation {
             self.reads.on_primary()
@@ -177,7 +175,7 @@ impl Gateway {
         let prepared = graphql::Prepared {
             request: admitted.request,
             access: admitted.access,
-            projection: admitted.projection,
+            projection: admitted.operation.as_ref().map(|o| o.document.projection),
             operation_span: crate::telemetry::current_span(),
         };
         let events = graphql::execute_stream(&self.schema, reads, prepared, request_id.clone());

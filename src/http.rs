@@ -592,7 +592,7 @@ async fn run_operation(
         Ok(admitted) => admitted,
         Err(refusal) => return incoming.refuse(refusal),
     };
-    if incoming.streams(admitted.operation_type) {
+    if incoming.streams(admitted.operation_type()) {
         return stream(gateway, incoming, admitted).await;
     }
     match execute(gateway, admitted, &incoming.request_id, written).await {
@@ -626,7 +626,7 @@ async fn stream(gateway: &Gateway, incoming: Incoming, admitted: Admitted) -> Re
         Err(refusal) => return incoming.refuse(refusal),
     };
     let request_id = incoming.request_id.clone();
-    if admitted.operation_type == Some(OperationType::Subscription) {
+    if admitted.operation_type() == Some(OperationType::Subscription) {
         let expires_at = admitted.access.expires_at();
         let results = gateway
             .subscribe(admitted, request_id.clone(), incoming.written)

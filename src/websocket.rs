@@ -206,7 +206,7 @@ async fn run(
         Ok(admitted) => admitted,
         Err(refusal) => return stream::once(future::ready(refused(refusal))).boxed(),
     };
-    if admitted.operation_type != Some(OperationType::Subscription) {
+    if admitted.operation_type() != Some(OperationType::Subscription) {
         let response = match gateway
             .execute(admitted, &request_id, WalPosition::default())
             .await

@@ -266,10 +266,22 @@ pub fn check(
     variables: &Variables,
     limits: &Limits,
 ) -> Result<Measured, LimitExceeded> {
+    measure(document, operation_name, variables, limits).0
+}
+
+/// [`check`], and whether the figures read a variable (a page size given
+/// by one). When none was read, they hold for every request of the
+/// operation, which is how a prepared operation keeps them.
+pub fn measure(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    limits: &Limits,
+) -> (Result<Measured, LimitExceeded>, bool) {
     let Some(operation) = selected_operation(document, operation_name) else {
-        return Ok(Measured::default());
+        return (Ok(Measured::default()), false);
     };
-    Walk {
+    let mut walk = Walk {
         document,
         operation,
         variables,
@@ -278,6 +290,7 @@ pub fn check(
         expanding: HashSet::new(),
         running: Measured::default(),
         visited: 0,
+        read_variables: false,
         defaults: operation
             .variable_definitions
             .iter()
@@ -287,8 +300,9 @@ pub fn check(
                 Some((&definition.name.node, value))
             })
             .collect(),
-    }
-    .run()
+    };
+    let measured = walk.run();
+    (measured, walk.read_variables)
 }
 
 enum Kind<'a> {
@@ -334,12 +348,14 @@ struct Walk<'a> {
     /// its limit is final.
     running: Measured,
     visited: u64,
+    /// Whether a page size was read from a variable.
+    read_variables: bool,
     /// The operation's variable defaults, for variables the request omits.
     defaults: HashMap<&'a Name, &'a Value>,
 }
 
 impl<'a> Walk<'a> {
-    fn run(mut self) -> Result<Measured, LimitExceeded> {
+    fn run(&mut self) -> Result<Measured, LimitExceeded> {
         let mut stack = vec![Frame {
             kind: Kind::Operation,
             items: &self.operation.selection_set.node.items,
@@ -522,7 +538,7 @@ impl<'a> Walk<'a> {
 
     /// How many times a field's selection counts: its page if it is a
     /// connection, else once.
-    fn page(&self, field: &Field) -> u64 {
+    fn page(&mut self, field: &Field) -> u64 {
         let argument = |name: &str| field.get_argument(name).map(|value| &value.node);
         let (first, last) = (argument("first"), argument("last"));
         let name = field.name.node.as_str();
@@ -553,7 +569,8 @@ impl<'a> Walk<'a> {
 
     /// A variable's value as far as [`page_size`] needs it. Not a clone: a
     /// large variable used by many fields would be copied each time.
-    fn variable(&self, name: &Name) -> Value {
+    fn variable(&mut self, name: &Name) -> Value {
+        self.read_variables = true;
         let value = match self.variables.get(name.as_str()) {
             Some(value) => value,
             None => match self.defaults.get(name) {

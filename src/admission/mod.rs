@@ -8,16 +8,18 @@
 //! prepared when it was loaded, so it skips the screen and the parse), or
 //! else the text, from automatic persisted queries ([`persisted_queries`])
 //! or the request, and the screen of the raw text ([`screening`]); the
-//! database's readiness, the parsed document ([`documents`]) checked for
-//! introspection and fragment cycles, its size ([`limits`]), the caller's
+//! database's readiness, the operation prepared from the text
+//! ([`prepared`]: parsed, walked and measured once per text and operation
+//! name) checked for introspection and fragment cycles, its size
+//! ([`limits`]), the caller's
 //! cost budget ([`rate_limit`]), a slot among the requests executing at
 //! once, and last the token's scope for the operation ([`operation`]
 //! picks it).
 
-pub mod documents;
 pub mod limits;
 pub mod operation;
 pub mod persisted_queries;
+pub mod prepared;
 pub mod rate_limit;
 pub mod refusal;
 pub mod screening;
@@ -36,12 +38,12 @@ use tracing::Instrument;
 use crate::auth::{Access, AuthError, Authenticator, READ_SCOPE, WRITE_SCOPE};
 use crate::metrics::Metrics;
 use crate::shared_state::SharedState;
-use crate::store::Projection;
 use crate::store::db::DatabaseState;
-use documents::ParsedDocuments;
 use limits::Limits;
-use operation::{may_mutate, omitted_variable_defaults, selected_operation};
+use operation::{omitted_variable_defaults, selected_operation};
 use persisted_queries::{PersistedQueries, PersistedQueryError};
+pub use prepared::PreparedOperation;
+use prepared::PreparedOperations;
 use rate_limit::{CostRateLimiter, RateLimitSettings};
 pub use refusal::{Refusal, RefusalKind};
 pub use socket_limits::SocketLimits;
@@ -111,19 +113,33 @@ pub enum Mutations {
 pub struct Admitted {
     pub request: async_graphql::Request,
     pub access: Arc<Access>,
-    /// `None` when the document does not parse or names no operation
+    /// What its text and operation name decide, prepared once for all the
+    /// requests that send them; `None` when the document does not parse
     /// (execution reports it).
-    pub operation_type: Option<OperationType>,
-    /// The operation's name when it is one of a trusted document's
-    /// operations: a name the server knows, which metrics may label with.
-    pub trusted_operation: Option<String>,
-    /// The columns the document reads, found when it was first parsed (or
-    /// loaded, for a trusted document); `None` when it does not parse.
-    pub projection: Option<Projection>,
+    pub operation: Option<Arc<PreparedOperation>>,
+    /// Whether it runs a trusted document's operation: then its name is
+    /// one the server knows, which metrics may label with.
+    pub trusted: bool,
     slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Admitted {
+    /// `None` when the document does not parse or names no operation
+    /// (execution reports it).
+    pub fn operation_type(&self) -> Option<OperationType> {
+        self.operation.as_ref()?.operation_type
+    }
+
+    /// The operation's name when it is one of a trusted document's
+    /// operations.
+    pub fn trusted_operation(&self) -> Option<&str> {
+        self.operation
+            .as_ref()
+            .filter(|_| self.trusted)?
+            .known_name
+            .as_deref()
+    }
+
     /// Gives the execution slot back: a subscription waits for events most
     /// of its life and must not hold one of the slots queries run in.
     pub fn release_slot(&mut self) {
@@ -138,7 +154,7 @@ pub struct Admission {
     /// Swapped whole on a reload; a request keeps the set it started with.
     trusted_documents: ArcSwap<TrustedDocuments>,
     trusted_documents_only: bool,
-    parsed_documents: ParsedDocuments,
+    prepared: PreparedOperations,
     rate_limiter: Option<Arc<CostRateLimiter>>,
     metrics: Arc<Metrics>,
     /// Permits to execute; bounds the memory and database connections that
@@ -157,7 +173,7 @@ impl Admission {
             persisted_queries: PersistedQueries::new(settings.shared_state.clone()),
             trusted_documents: ArcSwap::from_pointee(settings.trusted_documents),
             trusted_documents_only: settings.trusted_documents_only,
-            parsed_documents: ParsedDocuments::default(),
+            prepared: PreparedOperations::new(settings.limits.query),
             rate_limiter: settings
                 .rate_limit
                 .map(|rate_limit| CostRateLimiter::new(rate_limit, settings.shared_state.clone())),
@@ -214,8 +230,8 @@ impl Admission {
         if crate::telemetry::tracing_on() {
             match &mut admitted {
                 Ok(admitted) => crate::telemetry::record_operation(
-                    admitted.operation_type.map(operation_type_name),
-                    operation_name(&mut admitted.request).as_deref(),
+                    admitted.operation_type().map(operation_type_name),
+                    operation_name(admitted).as_deref(),
                 ),
                 Err(refusal) => crate::telemetry::record_error(refusal.code().as_str()),
             }
@@ -235,34 +251,30 @@ impl Admission {
         mutations: Mutations,
         operation: &tracing::Span,
     ) -> Result<Admitted, Refusal> {
-        let trusted = self
+        let trusted_document = self
             .trusted_documents
             .load()
             .named(&request)
             .map_err(trusted_document_refusal)?;
-        let mut trusted_operation = None;
-        let projection = match trusted {
+        let trusted = trusted_document.is_some();
+        let prepared = match trusted_document {
             Some(document) => {
-                document.install(&mut request);
-                trusted_operation = known_operation_name(&mut request);
+                let prepared = document.install(&mut request, &self.limits.query);
                 if screening::holds_nul("", &request.variables) {
                     return Err(holds_nul());
                 }
-                Some(document.projection)
+                Some(prepared)
             }
             None => self.resolve_text(&mut request, &access, operation).await?,
         };
-        let parsed = projection.is_some();
-        if parsed && mutations == Mutations::Refused {
-            let operation_name = request.operation_name.clone();
-            if let Ok(document) = request.parsed_query()
-                && may_mutate(document, operation_name.as_deref())
-            {
-                return Err(Refusal::new(
-                    RefusalKind::MutationNotAllowed,
-                    "mutations are only accepted with POST",
-                ));
-            }
+        if let Some(prepared) = &prepared
+            && prepared.may_mutate
+            && mutations == Mutations::Refused
+        {
+            return Err(Refusal::new(
+                RefusalKind::MutationNotAllowed,
+                "mutations are only accepted with POST",
+            ));
         }
         if !self.database.is_ready() {
             return Err(Refusal::new(
@@ -270,10 +282,9 @@ impl Admission {
                 "the database is not ready yet (unreachable or migrating); try again",
             ));
         }
-        let cost = if parsed {
-            self.measure(&mut request)?
-        } else {
-            0
+        let cost = match &prepared {
+            Some(prepared) => self.measure(prepared, &request.variables)?,
+            None => 0,
         };
         if let Some(limiter) = &self.rate_limiter {
             let caller = access.subject().unwrap_or("anonymous");
@@ -286,26 +297,27 @@ impl Admission {
         }
         // The semaphore is never closed, so acquiring only waits.
         let slot = self.execution_slots.clone().acquire_owned().await.ok();
-        let operation_type = authorise(&mut request, &access)?;
+        if let Some(prepared) = &prepared {
+            authorise(prepared, &mut request, &access)?;
+        }
         Ok(Admitted {
             request,
             access,
-            operation_type,
-            trusted_operation,
-            projection,
+            operation: prepared,
+            trusted,
             slot,
         })
     }
 
     /// The text of a request that names no trusted document: its own, or
-    /// the automatic persisted query its hash names; screened and parsed.
-    /// Returns the columns it reads, when it parsed.
+    /// the automatic persisted query its hash names; screened and prepared.
+    /// `None` when it does not parse.
     async fn resolve_text(
         &self,
         request: &mut async_graphql::Request,
         access: &Access,
         operation: &tracing::Span,
-    ) -> Result<Option<Projection>, Refusal> {
+    ) -> Result<Option<Arc<PreparedOperation>>, Refusal> {
         if self.trusted_documents_only {
             // A persisted query's hash alone names a document by id, which
             // this set does not hold.
@@ -328,50 +340,38 @@ impl Admission {
             .map_err(persisted_query_refusal)?;
         screen(&self.limits, request)?;
         // A document that does not parse is reported when it runs, and is
-        // neither checked for mutations nor measured: `parsed_query` would
-        // only parse it again.
-        Ok(self.parsed_documents.parse(request, operation).ok())
+        // neither checked for mutations nor measured.
+        Ok(self.prepared.prepare(request, operation).ok())
     }
 
-    /// Checks the parsed document before validation, so a hostile document
-    /// costs its parse and this walk, never a validation or an execution;
-    /// returns its cost.
-    fn measure(&self, request: &mut async_graphql::Request) -> Result<u64, Refusal> {
-        // Moved out and back rather than cloned: the parsed document
-        // borrows the request while the walk reads the variables.
-        let operation_name = request.operation_name.take();
-        let variables = std::mem::take(&mut request.variables);
-        let measured = match request.parsed_query() {
-            Ok(document) if !self.introspection && screening::selects_introspection(document) => {
-                Err(Refusal::new(
-                    RefusalKind::Invalid,
-                    "introspection (`__schema`, `__type`) is disabled on this server (--disable-introspection)",
-                ))
-            }
-            Ok(document) => match screening::fragment_cycle(document) {
-                Some(cycle) => Err(Refusal::new(
-                    RefusalKind::Invalid,
-                    format!("fragments must not spread themselves: {cycle}"),
-                )),
-                None => limits::check(
-                    document,
-                    operation_name.as_deref(),
-                    &variables,
-                    &self.limits.query,
+    /// Checks the prepared operation before validation, so a hostile
+    /// document costs its parse and one walk, never a validation or an
+    /// execution; returns its cost.
+    fn measure(
+        &self,
+        prepared: &PreparedOperation,
+        variables: &async_graphql::Variables,
+    ) -> Result<u64, Refusal> {
+        if !self.introspection && prepared.document.selects_introspection {
+            return Err(Refusal::new(
+                RefusalKind::Invalid,
+                "introspection (`__schema`, `__type`) is disabled on this server (--disable-introspection)",
+            ));
+        }
+        if let Some(cycle) = &prepared.document.fragment_cycle {
+            return Err(Refusal::new(
+                RefusalKind::Invalid,
+                format!("fragments must not spread themselves: {cycle}"),
+            ));
+        }
+        prepared
+            .measure(variables, &self.limits.query)
+            .map(|measured| measured.cost)
+            .map_err(|exceeded| {
+                Refusal::new(RefusalKind::OverLimit, exceeded.to_string()).with_details(
+                    json!({ "limit": exceeded.limit.name(), "maximum": exceeded.maximum, "actual": exceeded.actual }),
                 )
-                .map(|measured| measured.cost)
-                .map_err(|exceeded| {
-                    Refusal::new(RefusalKind::OverLimit, exceeded.to_string()).with_details(
-                        json!({ "limit": exceeded.limit.name(), "maximum": exceeded.maximum, "actual": exceeded.actual }),
-                    )
-                }),
-            },
-            // Not reached: only a parsed request is measured.
-            Err(_) => Ok(0),
-        };
-        request.operation_name = operation_name;
-        request.variables = variables;
-        measured
+            })
     }
 }
 
@@ -406,41 +406,36 @@ pub fn after_unpaid_entry(first: usize, unpaid: &Refusal) -> Option<Refusal> {
 
 /// The token's scope must allow the operation: reading for queries and
 /// subscriptions, writing for mutations. Fills in the defaults of omitted
-/// variables, which the engine would not apply to directives. Returns the
-/// operation's type.
+/// variables, which the engine would not apply to directives.
 fn authorise(
+    prepared: &PreparedOperation,
     request: &mut async_graphql::Request,
     access: &Access,
-) -> Result<Option<OperationType>, Refusal> {
-    let operation_name = request.operation_name.clone();
-    let mut variables = std::mem::take(&mut request.variables);
-    let mut outcome = Ok(None);
-    if let Ok(document) = request.parsed_query()
-        && let Some(operation) = selected_operation(document, operation_name.as_deref())
-    {
-        outcome = Ok(Some(operation.ty));
-        let required = match operation.ty {
-            OperationType::Mutation if !access.may_write() => Some(WRITE_SCOPE),
-            OperationType::Query | OperationType::Subscription if !access.may_read() => {
-                Some(READ_SCOPE)
-            }
-            _ => None,
-        };
-        match required {
-            Some(scope) => {
-                outcome = Err(Refusal::new(
-                    RefusalKind::Forbidden,
-                    format!("the token's scope lacks `{scope}`"),
-                ));
-            }
-            None => {
-                let defaults = omitted_variable_defaults(operation, &variables);
-                variables.extend(defaults);
-            }
+) -> Result<(), Refusal> {
+    let Some(operation_type) = prepared.operation_type else {
+        return Ok(());
+    };
+    let required = match operation_type {
+        OperationType::Mutation if !access.may_write() => Some(WRITE_SCOPE),
+        OperationType::Query | OperationType::Subscription if !access.may_read() => {
+            Some(READ_SCOPE)
         }
+        _ => None,
+    };
+    if let Some(scope) = required {
+        return Err(Refusal::new(
+            RefusalKind::Forbidden,
+            format!("the token's scope lacks `{scope}`"),
+        ));
     }
-    request.variables = variables;
-    outcome
+    if let Some(operation) = selected_operation(
+        prepared.document.document(),
+        prepared.requested_name.as_deref(),
+    ) {
+        let defaults = omitted_variable_defaults(operation, &request.variables);
+        request.variables.extend(defaults);
+    }
+    Ok(())
 }
 
 fn trusted_document_refusal(error: IdError) -> Refusal {
@@ -521,38 +516,11 @@ pub fn operation_type_name(operation_type: OperationType) -> &'static str {
     }
 }
 
-/// The name of the operation `request` runs, only when its document has
-/// an operation of that name (or one operation, named, and the request
-/// names none): never a name the client made up.
-fn known_operation_name(request: &mut async_graphql::Request) -> Option<String> {
-    let wanted = request.operation_name.clone();
-    let async_graphql::parser::types::DocumentOperations::Multiple(operations) =
-        &request.parsed_query().ok()?.operations
-    else {
-        return None;
-    };
-    match wanted {
-        Some(name) => operations
-            .keys()
-            .any(|known| known.as_str() == name)
-            .then_some(name),
-        None if operations.len() == 1 => operations.keys().next().map(|name| name.to_string()),
-        None => None,
-    }
-}
-
 /// The name of the operation a request runs, for its span: the one it
 /// asks for, or the document's only one.
-fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
-    if let Some(name) = &request.operation_name {
+fn operation_name(admitted: &Admitted) -> Option<String> {
+    if let Some(name) = &admitted.request.operation_name {
         return Some(name.clone());
     }
-    match &request.parsed_query().ok()?.operations {
-        async_graphql::parser::types::DocumentOperations::Multiple(operations)
-            if operations.len() == 1 =>
-        {
-            operations.keys().next().map(|name| name.to_string())
-        }
-        _ => None,
-    }
+    admitted.operation.as_ref()?.known_name.clone()
 }

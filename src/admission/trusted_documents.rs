@@ -5,27 +5,27 @@
 //! sending their text. With `--trusted-documents-only` they are the only
 //! documents that run.
 //!
-//! Each document is parsed, validated against the schema and measured
-//! against the limits once, when it is loaded: a request by id copies the
-//! parsed document and runs only the validation rule that reads its
-//! variables, so it costs less than sending the text would.
+//! Each document is prepared (parsed, walked, measured against the limits:
+//! `prepared.rs`) and validated against the schema once, when it is
+//! loaded: a request by id copies the parsed document and runs only the
+//! validation rule that reads its variables, so it costs less than sending
+//! the text would.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
-use async_graphql::{DocumentValidation, Variables};
+use async_graphql::Variables;
+use async_graphql::parser::types::DocumentOperations;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::limits;
+use super::limits::Limits;
+use super::prepared::{PreparedDocument, PreparedOperation};
 use super::screening;
 use super::{RequestLimits, persisted_queries::sha256_hex};
 use crate::graphql::SessionGraphSchema;
-use crate::graphql::projection::projection_of;
-use crate::store::Projection;
 
 /// The longest id a request may name; manifests' ids are hashes (32 to 71
 /// characters) or short names.
@@ -33,24 +33,42 @@ pub const MAX_ID_CHARS: usize = 256;
 /// The prefix of the GraphQL over HTTP draft's hash ids.
 const SHA256_PREFIX: &str = "sha256:";
 
-/// One document of a manifest, ready to run.
+/// One document of a manifest, ready to run: its validation marked passed
+/// when it was loaded, so requests run only the rule that reads their
+/// variables.
 pub struct TrustedDocument {
-    pub text: Arc<str>,
-    pub document: ExecutableDocument,
-    /// Marked as passed when loaded: requests run only the rule that reads
-    /// their variables.
-    pub validation: DocumentValidation,
-    /// The columns its fields read, found once at load.
-    pub projection: Projection,
+    document: Arc<PreparedDocument>,
+    /// Its operations as requests name them: by each of their names, and
+    /// by none when it has one.
+    operations: Vec<Arc<PreparedOperation>>,
 }
 
 impl TrustedDocument {
     /// Puts the prepared document into `request`, as if its text had been
-    /// sent, parsed and validated.
-    pub fn install(&self, request: &mut async_graphql::Request) {
-        request.query = self.text.to_string();
-        request.set_parsed_query(self.document.clone());
-        request.set_document_validation(self.validation.clone());
+    /// sent, parsed and validated; returns the operation it names. A name
+    /// the document lacks is prepared for this request alone (`limits`
+    /// measure it), and validation refuses it.
+    pub fn install(
+        &self,
+        request: &mut async_graphql::Request,
+        limits: &Limits,
+    ) -> Arc<PreparedOperation> {
+        request.query = self.document.text.to_string();
+        let name = request.operation_name.as_deref();
+        let operation = self
+            .operations
+            .iter()
+            .find(|operation| operation.requested_name.as_deref() == name)
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(PreparedOperation::new(self.document.clone(), name, limits))
+            });
+        operation.install(request);
+        operation
+    }
+
+    fn text(&self) -> &str {
+        &self.document.text
     }
 }
 
@@ -148,7 +166,7 @@ impl TrustedDocuments {
             None => Arc::new(prepare(text, schema, limits)?),
         };
         match self.by_id.entry(id.to_owned()) {
-            Entry::Occupied(entry) if entry.get().text != document.text => {
+            Entry::Occupied(entry) if entry.get().text() != document.text() => {
                 return Err("the id is already given to a different text".to_owned());
             }
             Entry::Occupied(_) => {}
@@ -311,34 +329,40 @@ fn prepare(
             screening::MAX_NESTING
         ));
     }
-    let document = async_graphql::parser::parse_query(&text)
+    let parsed = async_graphql::parser::parse_query(&text)
         .map_err(|error| format!("the document does not parse: {error}"))?;
-    if let Some(cycle) = screening::fragment_cycle(&document) {
+    let document = Arc::new(PreparedDocument::new(Arc::from(text), parsed));
+    if let Some(cycle) = &document.fragment_cycle {
         return Err(format!("fragments must not spread themselves: {cycle}"));
     }
-    let validation = DocumentValidation::default();
     schema
-        .validate_document(&document, &validation)
+        .validate_document(document.document(), document.validation())
         .map_err(|errors| {
             let reasons: Vec<String> = errors.into_iter().map(|e| e.message).collect();
             format!("the document is not valid: {}", reasons.join("; "))
         })?;
-    let names: Vec<Option<&str>> = match &document.operations {
+    let names: Vec<Option<&str>> = match &document.document().operations {
         DocumentOperations::Single(_) => vec![None],
         DocumentOperations::Multiple(operations) => {
-            operations.keys().map(|name| Some(name.as_str())).collect()
+            let mut names: Vec<Option<&str>> =
+                operations.keys().map(|name| Some(name.as_str())).collect();
+            if operations.len() == 1 {
+                names.push(None);
+            }
+            names
         }
     };
+    let mut operations = Vec::with_capacity(names.len());
     for name in names {
-        limits::check(&document, name, &Variables::default(), &limits.query)
+        let operation = PreparedOperation::new(document.clone(), name, &limits.query);
+        operation
+            .measure(&Variables::default(), &limits.query)
             .map_err(|exceeded| exceeded.to_string())?;
+        operations.push(Arc::new(operation));
     }
-    let projection = projection_of(&document);
     Ok(TrustedDocument {
-        text: Arc::from(text),
         document,
-        validation,
-        projection,
+        operations,
     })
 }
 

@@ -13,7 +13,6 @@ pub mod loaders;
 pub mod mutation;
 pub mod objects;
 pub mod pagination;
-pub mod projection;
 pub mod query;
 pub mod scalars;
 pub mod session_connection;
@@ -46,7 +45,6 @@ use dataloader::{IdleSignal, StreamUntilIdle, UntilIdle};
 use errors::RequestId;
 use loaders::LazyDataLoaders;
 use mutation::Mutation;
-use projection::projection_of;
 use query::Query;
 use subscription::Subscription;
 
@@ -184,7 +182,8 @@ fn with_request_state(
     } = prepared;
     let projection = match (projection, request.parsed_query()) {
         (Some(projection), _) => projection,
-        (None, Ok(document)) => projection_of(document),
+        // Admission prepares every document that parses.
+        (None, Ok(_)) => Projection::for_fields(|_| true),
         (None, Err(error)) => {
             return Err(Response::from_request_errors(vec![with_code(
                 error,
