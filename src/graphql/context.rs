@@ -1,10 +1,13 @@
 //! What each request carries into the resolvers.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::Context;
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, Positioned};
+use rustc_hash::FxHashMap;
 
 use super::errors::{ApiError, RequestId};
+use super::joins::ConnectionSelection;
 use super::loaders::LazyDataLoaders;
 use crate::auth::Access;
 use crate::store::{Clock, Reader};
@@ -24,6 +27,34 @@ pub struct RequestState {
     /// The operation's span, for the steps the engine runs inside its
     /// execution (validation); none when spans are not exported.
     pub operation_span: tracing::Span,
+    /// What each connection field of the document reads: a nested list
+    /// resolves one field on every parent (Q2's `children`, 50 times).
+    pub connection_selections: FieldMemo<ConnectionSelection>,
+}
+
+/// Facts about a field of the request's document that hold wherever it is
+/// resolved, found once. Keyed by the field's place in the document the
+/// engine runs, which lives as long as the request.
+pub struct FieldMemo<T>(Mutex<FxHashMap<usize, Arc<T>>>);
+
+impl<T> Default for FieldMemo<T> {
+    fn default() -> Self {
+        FieldMemo(Mutex::default())
+    }
+}
+
+impl<T> FieldMemo<T> {
+    pub fn get_or_insert_with(
+        &self,
+        field: &Positioned<Field>,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let place = std::ptr::from_ref(field) as usize;
+        let mut memo = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        memo.entry(place)
+            .or_insert_with(|| Arc::new(make()))
+            .clone()
+    }
 }
 
 impl RequestState {

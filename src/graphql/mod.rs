@@ -201,6 +201,7 @@ fn with_request_state(
         clock,
         access,
         operation_span,
+        connection_selections: Default::default(),
     };
     Ok((request.data(state), idle))
 }

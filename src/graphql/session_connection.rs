@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_graphql::{Context, Lookahead, Object, SimpleObject};
 
 use super::arguments::SessionListArguments;
-use super::context::{fail, state};
-use super::joins::connection_joins;
+use super::context::{RequestState, fail, state};
+use super::joins::ConnectionSelection;
 use super::loaders::{SessionCountKey, SessionPage, SessionPageKey};
 use super::objects::{Session, SessionConnection, SessionList};
 use crate::store::SessionRow;
@@ -79,7 +79,13 @@ impl SessionConnection {
     /// The connection of validated `args`. Nothing loads until one of its
     /// fields is resolved.
     pub fn with_args(ctx: &Context<'_>, list: SessionList<'_>, args: ListArgs) -> Self {
-        let shape = ConnectionShape::of(&ctx.look_ahead(), list.owner, &args);
+        let selection = match ctx.data_opt::<RequestState>() {
+            Some(state) => state
+                .connection_selections
+                .get_or_insert_with(ctx.item, || ConnectionSelection::of(&ctx.look_ahead())),
+            None => Arc::new(ConnectionSelection::of(&ctx.look_ahead())),
+        };
+        let shape = ConnectionShape::from_selection(&selection, list.owner, &args);
         SessionConnection::shaped(list, Arc::new(args), shape)
     }
 
@@ -92,7 +98,7 @@ impl SessionConnection {
             owner_is_root: list.owner_is_root,
             args,
             count_in_page: shape.count_in_page,
-            joins: Arc::new(shape.joins),
+            joins: shape.joins,
         }
     }
 
@@ -138,21 +144,22 @@ pub struct ConnectionShape {
     /// `totalCount` comes with the page ([`ListArgs::counts_in_page`]).
     pub count_in_page: bool,
     /// The to-one relations read with the page.
-    pub joins: SessionJoins,
+    pub joins: Arc<SessionJoins>,
 }
 
 impl ConnectionShape {
     /// The shape `selection` (a connection field's) gives a list of `owner`.
     pub fn of(selection: &Lookahead<'_>, owner: Owner, args: &ListArgs) -> Self {
-        let reads_page = ["nodes", "edges", "pageInfo"]
-            .iter()
-            .any(|field| selection.field(field).exists());
+        Self::from_selection(&ConnectionSelection::of(selection), owner, args)
+    }
+
+    fn from_selection(selection: &ConnectionSelection, owner: Owner, args: &ListArgs) -> Self {
         ConnectionShape {
-            reads_page,
-            count_in_page: reads_page
+            reads_page: selection.reads_page,
+            count_in_page: selection.reads_page
                 && args.counts_in_page(owner)
-                && selection.field("totalCount").exists(),
-            joins: connection_joins(selection),
+                && selection.total_count,
+            joins: selection.joins.clone(),
         }
     }
 }
