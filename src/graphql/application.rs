@@ -38,46 +38,57 @@ pub struct OAuth2Protocol {
 #[Object]
 impl Application {
     /// The application's id, unique across all kinds.
+    #[graphql(ready)]
     pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
     /// When the application was created.
+    #[graphql(ready)]
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
     }
     /// When the application was last updated.
+    #[graphql(ready)]
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
     /// How many other applications depend on this one.
+    #[graphql(ready)]
     async fn dependencies_count(&self) -> i32 {
         self.0.dependencies_count
     }
     /// The application's identifier, unique within its zone.
+    #[graphql(ready)]
     async fn identifier(&self) -> &str {
         &self.0.identifier
     }
     /// The application's display name.
+    #[graphql(ready)]
     async fn name(&self) -> &str {
         &self.0.name
     }
     /// The organization the application belongs to.
+    #[graphql(ready)]
     async fn organization_id(&self) -> ID {
         ID(self.0.organization_id.clone())
     }
     /// Who owns the application.
+    #[graphql(ready)]
     async fn owner_type(&self) -> ApplicationOwnerType {
         self.0.owner_type.into()
     }
     /// The application's URL-safe name, unique within its zone.
+    #[graphql(ready)]
     async fn slug(&self) -> &str {
         &self.0.slug
     }
     /// The zone (tenant) the application belongs to.
+    #[graphql(ready)]
     async fn zone_id(&self) -> ID {
         ID(self.0.zone_id.clone())
     }
     /// A description of the application.
+    #[graphql(ready)]
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }

@@ -19,32 +19,37 @@ macro_rules! session_object {
         #[Object]
         impl $name {
             /// The session's id, unique across all kinds.
+            #[graphql(ready)]
             pub async fn id(&self) -> ID {
                 ID(self.0.id.clone())
             }
 
             /// The effective status: a session past its expiry reads `EXPIRED`; `REVOKED` always wins.
+            #[graphql(ready)]
             pub(super) async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<SessionStatus> {
                 Ok(effective_status(&self.0, state(ctx)?.clock.now()).into())
             }
 
             /// Whether the session is active.
-            #[graphql(deprecation = "Use `status`.")]
+            #[graphql(deprecation = "Use `status`.", ready)]
             pub(super) async fn active(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
                 Ok(effective_status(&self.0, state(ctx)?.clock.now()) == EffectiveStatus::Active)
             }
 
             /// The zone (tenant) the session belongs to.
+            #[graphql(ready)]
             pub(super) async fn zone_id(&self) -> ID {
                 ID(self.0.zone_id.clone())
             }
 
             /// The organization the session belongs to.
+            #[graphql(ready)]
             pub(super) async fn organization_id(&self) -> Option<ID> {
                 self.0.organization_id.clone().map(ID)
             }
 
             /// The id of the application the session was issued to.
+            #[graphql(ready)]
             pub(super) async fn application_id(&self) -> Option<ID> {
                 self.0.application_id.clone().map(ID)
             }
@@ -58,36 +63,43 @@ macro_rules! session_object {
             }
 
             /// When the subject last authenticated for this session.
+            #[graphql(ready)]
             pub(super) async fn authenticated_at(&self) -> Option<DateTime> {
                 self.0.authenticated_at.map(DateTime)
             }
 
             /// When the session was created.
+            #[graphql(ready)]
             pub(super) async fn created_at(&self) -> Option<DateTime> {
                 self.0.created_at.map(DateTime)
             }
 
             /// When the session was last updated.
+            #[graphql(ready)]
             pub(super) async fn updated_at(&self) -> Option<DateTime> {
                 self.0.updated_at.map(DateTime)
             }
 
             /// When the session expires.
+            #[graphql(ready)]
             pub(super) async fn expires_at(&self) -> Option<DateTime> {
                 self.0.expires_at.map(DateTime)
             }
 
             /// The issuer of the session's tokens.
+            #[graphql(ready)]
             pub(super) async fn issuer(&self) -> Option<String> {
                 self.0.issuer.clone()
             }
 
             /// The subject of the session's tokens.
+            #[graphql(ready)]
             pub(super) async fn subject(&self) -> Option<String> {
                 self.0.subject.clone()
             }
 
             /// The identity provider the subject authenticated with.
+            #[graphql(ready)]
             pub(super) async fn provider_id(&self) -> Option<ID> {
                 self.0.provider_id.clone().map(ID)
             }
@@ -98,6 +110,7 @@ macro_rules! session_object {
             }
 
             /// The session's claims: ID-token claims for user sessions, application claims otherwise.
+            #[graphql(ready)]
             pub(super) async fn session_data(&self) -> Option<Json> {
                 self.0.session_data().map(Json)
             }

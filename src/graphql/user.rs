@@ -79,46 +79,57 @@ impl User {
 #[Object]
 impl User {
     /// The user's id, unique across all kinds.
+    #[graphql(ready)]
     pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
     /// When the user was created.
+    #[graphql(ready)]
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
     }
     /// When the user was last updated.
+    #[graphql(ready)]
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
     /// The user's email address.
+    #[graphql(ready)]
     async fn email(&self) -> &str {
         &self.0.email
     }
     /// Whether the user has verified their email address.
+    #[graphql(ready)]
     async fn email_verified(&self) -> bool {
         self.0.email_verified
     }
     /// The organization the user belongs to.
+    #[graphql(ready)]
     async fn organization_id(&self) -> ID {
         ID(self.0.organization_id.clone())
     }
     /// The zone (tenant) the user belongs to.
+    #[graphql(ready)]
     async fn zone_id(&self) -> ID {
         ID(self.0.zone_id.clone())
     }
     /// When the user last authenticated.
+    #[graphql(ready)]
     async fn authenticated_at(&self) -> Option<DateTime> {
         self.0.authenticated_at.map(DateTime)
     }
     /// The issuer of the user's identity, for federated users.
+    #[graphql(ready)]
     async fn issuer(&self) -> Option<&str> {
         self.0.issuer.as_deref()
     }
     /// The identity provider the user signs in with.
+    #[graphql(ready)]
     async fn provider_id(&self) -> Option<ID> {
         self.0.provider_id.clone().map(ID)
     }
     /// The user's subject at the identity provider.
+    #[graphql(ready)]
     async fn subject(&self) -> Option<&str> {
         self.0.subject.as_deref()
     }

@@ -11,34 +11,42 @@ use crate::store::session_lists::Owner;
 #[Object]
 impl UserAgent {
     /// The user agent's id, unique across all kinds.
+    #[graphql(ready)]
     pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
     /// When the user agent was first seen.
+    #[graphql(ready)]
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
     }
     /// When the user agent was last updated.
+    #[graphql(ready)]
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
     /// `ua:` followed by the SHA-256 of the agent string, in lowercase hex.
+    #[graphql(ready)]
     async fn identifier(&self) -> &str {
         &self.0.identifier
     }
     /// The user agent's display name.
+    #[graphql(ready)]
     async fn name(&self) -> &str {
         &self.0.name
     }
     /// The organization the user agent belongs to.
+    #[graphql(ready)]
     async fn organization_id(&self) -> ID {
         ID(self.0.organization_id.clone())
     }
     /// The user agent's URL-safe name, unique within its zone.
+    #[graphql(ready)]
     async fn slug(&self) -> &str {
         &self.0.slug
     }
     /// The zone (tenant) the user agent belongs to.
+    #[graphql(ready)]
     async fn zone_id(&self) -> ID {
         ID(self.0.zone_id.clone())
     }

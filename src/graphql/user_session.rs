@@ -19,6 +19,7 @@ session_object!(
     /// sessions under it, forming a tree.
     UserSession {
         /// The id of the user the session belongs to.
+        #[graphql(ready)]
         async fn user_id(&self) -> ID {
             ID(self.0.user_id.clone().unwrap_or_default())
         }
@@ -32,6 +33,7 @@ session_object!(
         }
 
         /// The id of the user agent the session was created from.
+        #[graphql(ready)]
         async fn user_agent_id(&self) -> Option<ID> {
             self.0.user_agent_id.clone().map(ID)
         }
@@ -45,6 +47,7 @@ session_object!(
         }
 
         /// The id of the session this one was refreshed or delegated from.
+        #[graphql(ready)]
         async fn parent_id(&self) -> Option<ID> {
             self.0.parent_id.clone().map(ID)
         }
@@ -74,6 +77,7 @@ session_object!(
         }
 
         /// 0 for a session without parent, the parent's depth + 1 otherwise.
+        #[graphql(ready)]
         async fn depth(&self) -> i32 {
             self.0.depth
         }

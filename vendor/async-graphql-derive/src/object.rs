@@ -74,6 +74,7 @@ pub fn generate(
     let mut resolvers = Vec::new();
     let mut resolver_idents = Vec::new();
     let mut resolver_fns = Vec::new();
+    let mut ready_resolvers = Vec::new();
     let mut schema_fields = Vec::new();
     let mut find_entities = Vec::new();
     let mut add_keys = Vec::new();
@@ -592,6 +593,14 @@ pub fn generate(
                         return self.#resolver_fn_name(&ctx).await;
                     }
                 });
+                if method_args.ready {
+                    ready_resolvers.push(quote! {
+                        #(#cfg_attrs)*
+                        ::std::option::Option::Some(__FieldIdent::#field_ident) => {
+                            return #crate_name::resolver_utils::resolve_field_now(self.#resolver_fn_name(ctx));
+                        }
+                    });
+                }
             }
 
             remove_graphql_attrs(&mut method.attrs);
@@ -646,6 +655,17 @@ pub fn generate(
     };
 
     let resolve_field_resolver_match = generate_field_match(resolvers)?;
+    // Only the fields marked `ready` have an arm; the others answer `None`.
+    let resolve_field_now_match = if ready_resolvers.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            match __FieldIdent::from_name(&ctx.item.node.name.node) {
+                #(#ready_resolvers)*
+                _ => {}
+            }
+        }
+    };
     let field_ident = generate_fields_enum(&crate_name, resolver_idents)?;
 
     let expanded = if object_args.concretes.is_empty() {
@@ -669,6 +689,11 @@ pub fn generate(
                         #resolve_field_resolver_match
                         #(#flattened_resolvers)*
                         ::std::result::Result::Ok(::std::option::Option::None)
+                    }
+
+                    fn resolve_field_now(&self, ctx: &#crate_name::Context<'_>) -> ::std::option::Option<#crate_name::Value> {
+                        #resolve_field_now_match
+                        ::std::option::Option::None
                     }
 
                     async fn find_entity(&self, ctx: &#crate_name::Context<'_>, params: &#crate_name::Value) -> #crate_name::ServerResult<::std::option::Option<#crate_name::Value>> {

@@ -45,6 +45,8 @@ mod optional;
 mod preserve_order;
 mod proc_macro_in_macro_rules;
 mod raw_ident;
+// Not upstream: the `#[graphql(ready)]` patch (../PATCHES.md).
+mod ready_fields;
 mod rename;
 mod result;
 mod scalar;

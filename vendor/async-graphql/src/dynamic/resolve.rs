@@ -46,7 +46,7 @@ pub(crate) async fn resolve_container(
         results
     };
 
-    Ok(Some(create_value_object(res)))
+    Ok(Some(create_value_object(res.len(), res)))
 }
 
 fn collect_typename_field<'a>(

@@ -38,6 +38,17 @@ pub trait ContainerType: OutputType {
         ctx: &Context<'_>,
     ) -> impl Future<Output = ServerResult<Option<Value>>> + Send;
 
+    /// Resolves a leaf field (one without a selection set) in place, when
+    /// its resolver is marked `#[graphql(ready)]`: `None` when it is not,
+    /// when it failed, or when it would wait. The field then runs as a
+    /// future, which calls the resolver again and reports any error where
+    /// the executor would; a `ready` resolver may therefore run twice and
+    /// must not have side effects.
+    #[doc(hidden)]
+    fn resolve_field_now(&self, _ctx: &Context<'_>) -> Option<Value> {
+        None
+    }
+
     /// Collect all the fields of the container that are queried in the
     /// selection set.
     ///
@@ -81,6 +92,10 @@ impl<T: ContainerType + ?Sized> ContainerType for &T {
         T::resolve_field(*self, ctx).await
     }
 
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<Value> {
+        T::resolve_field_now(*self, ctx)
+    }
+
     async fn find_entity(&self, ctx: &Context<'_>, params: &Value) -> ServerResult<Option<Value>> {
         T::find_entity(*self, ctx, params).await
     }
@@ -92,6 +107,10 @@ impl<T: ContainerType + ?Sized> ContainerType for Arc<T> {
         T::resolve_field(self, ctx).await
     }
 
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<Value> {
+        T::resolve_field_now(self, ctx)
+    }
+
     async fn find_entity(&self, ctx: &Context<'_>, params: &Value) -> ServerResult<Option<Value>> {
         T::find_entity(self, ctx, params).await
     }
@@ -101,6 +120,10 @@ impl<T: ContainerType + ?Sized> ContainerType for Arc<T> {
 impl<T: ContainerType + ?Sized> ContainerType for Box<T> {
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         T::resolve_field(self, ctx).await
+    }
+
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<Value> {
+        T::resolve_field_now(self, ctx)
     }
 
     async fn find_entity(&self, ctx: &Context<'_>, params: &Value) -> ServerResult<Option<Value>> {
@@ -115,6 +138,10 @@ impl<T: ContainerType, E: Into<Error> + Send + Sync + Clone> ContainerType for R
             Ok(value) => T::resolve_field(value, ctx).await,
             Err(err) => Err(ctx.set_error_path(err.clone().into().into_server_error(ctx.item.pos))),
         }
+    }
+
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<Value> {
+        T::resolve_field_now(self.as_ref().ok()?, ctx)
     }
 
     async fn find_entity(&self, ctx: &Context<'_>, params: &Value) -> ServerResult<Option<Value>> {
@@ -141,9 +168,13 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
     resolve_container_inner(ctx, root, false).await
 }
 
-pub(crate) fn create_value_object(values: Vec<(Name, Value)>) -> Value {
+/// `len`: how many values there are.
+pub(crate) fn create_value_object(
+    len: usize,
+    values: impl IntoIterator<Item = (Name, Value)>,
+) -> Value {
     // Sized once: growing the map rehashed every key (2% of a nested query).
-    let mut map = IndexMap::with_capacity_and_hasher(values.len(), Default::default());
+    let mut map = IndexMap::with_capacity_and_hasher(len, Default::default());
     for (name, value) in values {
         insert_value(&mut map, name, value);
     }
@@ -187,20 +218,57 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
-    let mut fields = Fields(Vec::new());
+    let mut fields = Fields {
+        // Sized for the selection set itself (fragments may add more).
+        slots: Vec::with_capacity(ctx.item.node.items.len()),
+        resolve_now: parallel,
+    };
     fields.add_set(ctx, root)?;
 
-    let res = if parallel {
-        futures_util::future::try_join_all(fields.0).await?
+    // The fields answered in place keep their slots; the others are
+    // awaited (together, or one by one when serial) and fill theirs.
+    let mut pending = Vec::new();
+    for slot in &mut fields.slots {
+        if let FieldSlot::Pending(future) = slot
+            && let Some(future) = future.take()
+        {
+            pending.push(future);
+        }
+    }
+    let resolved = if pending.is_empty() {
+        Vec::new()
+    } else if parallel {
+        futures_util::future::try_join_all(pending).await?
     } else {
-        let mut results = Vec::with_capacity(fields.0.len());
-        for field in fields.0 {
-            results.push(field.await?);
+        let mut results = Vec::with_capacity(pending.len());
+        for future in pending {
+            results.push(future.await?);
         }
         results
     };
+    let mut resolved = resolved.into_iter();
+    let len = fields.slots.len();
+    Ok(create_value_object(
+        len,
+        fields.slots.into_iter().filter_map(|slot| match slot {
+            FieldSlot::Ready(name, value) => Some((name, value)),
+            FieldSlot::Pending(_) => resolved.next(),
+        }),
+    ))
+}
 
-    Ok(create_value_object(res))
+/// Resolves a field in place with one poll of its resolver's future:
+/// `None` when it would wait, failed, or is not the object's.
+#[doc(hidden)]
+pub fn resolve_field_now(
+    future: impl Future<Output = ServerResult<Option<Value>>>,
+) -> Option<Value> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(Ok(value)) => value,
+        _ => None,
+    }
 }
 
 /// A field error stops at the field when its type is nullable: the field
@@ -235,8 +303,20 @@ fn null_if_nullable<T: ContainerType + ?Sized>(
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
 
+/// One selected field: answered already, or to be awaited (taken out
+/// when it is).
+enum FieldSlot<'a> {
+    Ready(Name, Value),
+    Pending(Option<BoxFieldFuture<'a>>),
+}
+
 /// A set of fields on an container that are being selected.
-pub struct Fields<'a>(Vec<BoxFieldFuture<'a>>);
+pub struct Fields<'a> {
+    slots: Vec<FieldSlot<'a>>,
+    /// Leaf fields may be resolved in place (not when fields run serially:
+    /// each must wait for the one before it).
+    resolve_now: bool,
+}
 
 impl<'a> Fields<'a> {
     /// Add another set of fields to this set of fields using the given
@@ -250,15 +330,27 @@ impl<'a> Fields<'a> {
             match &selection.node {
                 Selection::Field(field) => {
                     if field.node.name.node == "__typename" {
-                        // Get the typename
-                        let ctx_field = ctx.with_field(field);
-                        let field_name = ctx_field.item.node.response_key().node.clone();
+                        let field_name = field.node.response_key().node.clone();
                         let typename = root.introspection_type_name().into_owned();
-
-                        self.0.push(Box::pin(async move {
-                            Ok((field_name, Value::String(typename)))
-                        }));
+                        self.slots
+                            .push(FieldSlot::Ready(field_name, Value::String(typename)));
                         continue;
+                    }
+
+                    // A leaf field whose resolver needs no waiting is
+                    // answered in place, without a future of its own (the
+                    // boxed future and its join were most of a leaf's cost).
+                    if self.resolve_now
+                        && field.node.selection_set.node.items.is_empty()
+                        && field.node.directives.is_empty()
+                        && ctx.query_env.extensions.is_empty()
+                    {
+                        let ctx_field = ctx.with_field(field);
+                        if let Some(value) = root.resolve_field_now(&ctx_field) {
+                            let field_name = field.node.response_key().node.clone();
+                            self.slots.push(FieldSlot::Ready(field_name, value));
+                            continue;
+                        }
                     }
 
                     let resolve_fut = Box::pin({
@@ -364,7 +456,7 @@ impl<'a> Fields<'a> {
                         }
                     });
 
-                    self.0.push(resolve_fut);
+                    self.slots.push(FieldSlot::Pending(Some(resolve_fut)));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {
