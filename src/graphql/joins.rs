@@ -55,13 +55,27 @@ fn connection_joins(connection: &Lookahead<'_>) -> SessionJoins {
     joins
 }
 
+/// The session fields whose object a session's statement can join, and
+/// the type each returns (checked against the schema by
+/// `graphql::schema_facts`).
+pub const JOINABLE: [(&str, &str); 4] = [
+    (USER, "User"),
+    (APPLICATION, "Application"),
+    (USER_AGENT, "UserAgent"),
+    (PARENT, "UserSession"),
+];
+const USER: &str = "user";
+const APPLICATION: &str = "application";
+const USER_AGENT: &str = "userAgent";
+const PARENT: &str = "parent";
+
 /// `parent_levels`: how many parents down the chain may still be joined.
 fn joins_at(session: &Lookahead<'_>, parent_levels: usize) -> SessionJoins {
-    let parent = session.field("parent");
+    let parent = session.field(PARENT);
     SessionJoins {
-        user: session.field("user").exists(),
-        application: session.field("application").exists(),
-        user_agent: session.field("userAgent").exists(),
+        user: session.field(USER).exists(),
+        application: session.field(APPLICATION).exists(),
+        user_agent: session.field(USER_AGENT).exists(),
         parent: (parent_levels > 0 && parent.exists())
             .then(|| Box::new(joins_at(&parent, parent_levels - 1))),
     }

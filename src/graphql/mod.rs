@@ -15,6 +15,8 @@ pub mod objects;
 pub mod pagination;
 pub mod query;
 pub mod scalars;
+#[cfg(test)]
+mod schema_facts;
 pub mod session_connection;
 pub mod session_fields;
 pub mod session_stats;
@@ -183,7 +185,7 @@ fn with_request_state(
     let projection = match (projection, request.parsed_query()) {
         (Some(projection), _) => projection,
         // Admission prepares every document that parses.
-        (None, Ok(_)) => Projection::for_fields(|_| true),
+        (None, Ok(_)) => Projection::ALL,
         (None, Err(error)) => {
             return Err(Response::from_request_errors(vec![with_code(
                 error,

@@ -134,6 +134,14 @@ impl Table {
     fn slot(self) -> usize {
         self as usize
     }
+
+    /// The GraphQL fields that read one of the table's columns (checked
+    /// against the schema by `graphql::schema_facts`).
+    pub fn fields_read(self) -> impl Iterator<Item = &'static str> {
+        self.columns()
+            .iter()
+            .flat_map(|column| column.read_by.iter().copied())
+    }
 }
 
 /// Per table, a bit per column (in model order): selected or not.
