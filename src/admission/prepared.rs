@@ -227,7 +227,6 @@ impl PreparedOperations {
             operation.install(request);
             return Ok(operation);
         }
-        let remembered = document.is_some();
         let document = match document {
             Some(document) => document,
             None => {
@@ -246,19 +245,37 @@ impl PreparedOperations {
         let operation = Arc::new(PreparedOperation::new(document.clone(), name, &self.limits));
         operation.install(request);
         if request.query.len() <= MAX_REMEMBERED_BYTES {
+            // Only the names the document has (and no name) are kept: any
+            // other name is the client's own, unbounded in number and in
+            // length, and only ever answers that it names no operation.
+            let keep = operation.requested_name.is_none() || operation.known_name.is_some();
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            if remembered && let Some(entry) = cache.get_mut(&request.query) {
-                if entry.operations.len() < MAX_OPERATIONS_PER_TEXT {
-                    entry.operations.push(operation.clone());
+            // Looked up again: another request may have prepared the same
+            // text or name meanwhile.
+            match cache.get_mut(&request.query) {
+                Some(entry) => {
+                    let known = entry
+                        .operations
+                        .iter()
+                        .any(|kept| kept.requested_name == operation.requested_name);
+                    if keep && !known && entry.operations.len() < MAX_OPERATIONS_PER_TEXT {
+                        entry.operations.push(operation.clone());
+                    }
                 }
-            } else {
-                cache.put(
-                    request.query.clone(),
-                    Remembered {
-                        document,
-                        operations: vec![operation.clone()],
-                    },
-                );
+                None => {
+                    let operations = if keep {
+                        vec![operation.clone()]
+                    } else {
+                        Vec::new()
+                    };
+                    cache.put(
+                        request.query.clone(),
+                        Remembered {
+                            document,
+                            operations,
+                        },
+                    );
+                }
             }
         }
         Ok(operation)
@@ -440,6 +457,25 @@ mod tests {
         let cache = operations.cache.lock().expect("not poisoned");
         assert_eq!(cache.len(), 1);
         assert_eq!(cache.peek(query).map(|r| r.operations.len()), Some(2));
+    }
+
+    #[test]
+    fn names_the_document_lacks_are_not_kept() {
+        let operations = PreparedOperations::new(Limits::default());
+        let query = "query Q { __typename }";
+        for name in ["Nope", "Other", "x".repeat(10_000).as_str()] {
+            let mut request = async_graphql::Request::new(query).operation_name(name);
+            let prepared = operations
+                .prepare(&mut request, &tracing::Span::none())
+                .ok();
+            assert!(prepared.is_some_and(|p| p.operation_type.is_none() && p.known_name.is_none()));
+        }
+        let cache = operations.cache.lock().expect("not poisoned");
+        assert_eq!(
+            cache.peek(query).map(|r| r.operations.len()),
+            Some(0),
+            "the text is kept, no name"
+        );
     }
 
     #[test]
