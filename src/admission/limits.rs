@@ -219,7 +219,7 @@ impl fmt::Display for LimitExceeded {
 
 impl std::error::Error for LimitExceeded {}
 
-/// What [`check`] measured of an operation within its limits. Also the
+/// What [`measure`] measured of an operation within its limits. Also the
 /// figures of any selection set taken as if it were an operation's root,
 /// which is how fragments are memoised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -254,12 +254,8 @@ impl Measured {
     }
 }
 
-/// Measures the operation that would run and checks it against `limits`.
-///
-/// An operation that cannot be determined (an unknown name, several
-/// operations and no name) measures as [`Measured::default`]: validation
-/// reports it. So do unknown fragments and fragment cycles, which count for
-/// nothing here.
+/// [`measure`]'s figures alone.
+#[cfg(test)]
 pub fn check(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
@@ -269,9 +265,15 @@ pub fn check(
     measure(document, operation_name, variables, limits).0
 }
 
-/// [`check`], and whether the figures read a variable (a page size given
-/// by one). When none was read, they hold for every request of the
+/// Measures the operation that would run and checks it against `limits`;
+/// also says whether the figures read a variable (a page size given by
+/// one). When none was read, they hold for every request of the
 /// operation, which is how a prepared operation keeps them.
+///
+/// An operation that cannot be determined (an unknown name, several
+/// operations and no name) measures as [`Measured::default`]: validation
+/// reports it. So do unknown fragments and fragment cycles, which count for
+/// nothing here.
 pub fn measure(
     document: &ExecutableDocument,
     operation_name: Option<&str>,

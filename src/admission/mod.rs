@@ -365,7 +365,7 @@ impl Admission {
             ));
         }
         prepared
-            .measure(variables, &self.limits.query)
+            .measure(variables)
             .map(|measured| measured.cost)
             .map_err(|exceeded| {
                 Refusal::new(RefusalKind::OverLimit, exceeded.to_string()).with_details(

@@ -106,6 +106,8 @@ pub struct PreparedOperation {
     /// name the client did not make up.
     pub known_name: Option<String>,
     cost: Cost,
+    /// The limits it is measured against.
+    limits: Limits,
 }
 
 /// An operation's size against the limits.
@@ -147,17 +149,14 @@ impl PreparedOperation {
             may_mutate: may_mutate(parsed, requested_name),
             known_name,
             cost,
+            limits: *limits,
             document,
         }
     }
 
-    /// The operation's figures against `limits` for a request with
-    /// `variables`; `limits` must be the ones it was prepared with.
-    pub fn measure(
-        &self,
-        variables: &Variables,
-        limits: &Limits,
-    ) -> Result<Measured, LimitExceeded> {
+    /// The operation's figures against the limits it was prepared with,
+    /// for a request with `variables`.
+    pub fn measure(&self, variables: &Variables) -> Result<Measured, LimitExceeded> {
         match &self.cost {
             Cost::Fixed(measured) => measured.clone(),
             Cost::PerRequest => {
@@ -165,7 +164,7 @@ impl PreparedOperation {
                     &self.document.document,
                     self.requested_name.as_deref(),
                     variables,
-                    limits,
+                    &self.limits,
                 )
                 .0
             }
@@ -511,14 +510,12 @@ mod tests {
         assert!(matches!(per_request.cost, Cost::PerRequest));
         let cost = |variables: serde_json::Value| {
             per_request
-                .measure(&Variables::from_json(variables), &limits)
+                .measure(&Variables::from_json(variables))
                 .map(|measured| measured.cost)
         };
         assert_eq!(
             cost(serde_json::json!({})),
-            fixed
-                .measure(&Variables::default(), &limits)
-                .map(|m| m.cost)
+            fixed.measure(&Variables::default()).map(|m| m.cost)
         );
         let (large, small) = (
             cost(serde_json::json!({ "n": 50 })),

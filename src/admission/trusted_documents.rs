@@ -356,7 +356,7 @@ fn prepare(
     for name in names {
         let operation = PreparedOperation::new(document.clone(), name, &limits.query);
         operation
-            .measure(&Variables::default(), &limits.query)
+            .measure(&Variables::default())
             .map_err(|exceeded| exceeded.to_string())?;
         operations.push(Arc::new(operation));
     }
