@@ -140,6 +140,9 @@ pub(super) enum Zone<'a> {
     /// The zone of the user with this id, read by the statement itself:
     /// a user looked up together with a page of their sessions.
     OfUser(&'a str),
+    /// The zone in this column of a row the statement has already read:
+    /// the user found beside their page, where a lateral join can see it.
+    Column(&'static str),
 }
 
 impl Zone<'_> {
@@ -151,6 +154,7 @@ impl Zone<'_> {
                 .push(" = (SELECT zone_id FROM users WHERE id = ")
                 .bind(user_id.to_owned())
                 .push(")"),
+            Zone::Column(column) => sql.push(" = ").push(column),
         };
     }
 }

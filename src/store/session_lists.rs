@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{DbErr, FromQueryResult};
+use sea_orm::{DbBackend, DbErr, FromQueryResult};
 
 use super::decode::ByPosition;
 use super::decode::is_null;
@@ -313,9 +313,18 @@ impl Reader {
         with_total: bool,
         joins: &SessionJoins,
     ) -> Result<Option<(user::Model, OwnerRows, Related)>, DbErr> {
+        // PostgreSQL reads the page laterally, in the zone of the user it
+        // found: no lookup of the user per use of their zone (the page,
+        // its rows without a key, the count). SQLite has no LATERAL, and
+        // looks the zone up where it is used.
+        let lateral = self.backend() == DbBackend::Postgres;
         let request = PageRequest {
             access: &self.access,
-            zone: Zone::OfUser(user_id),
+            zone: if lateral {
+                Zone::Column("found.zone_id")
+            } else {
+                Zone::OfUser(user_id)
+            },
             owner: Owner::User,
             args,
             with_total,
@@ -328,7 +337,11 @@ impl Reader {
         self.push_by_id(&mut sql, Table::Users, &owners);
         // Every row of the page carries the user; a user without sessions
         // is one row: nulls, then the user.
-        sql.push(") found LEFT JOIN (");
+        sql.push(if lateral {
+            ") found LEFT JOIN LATERAL ("
+        } else {
+            ") found LEFT JOIN ("
+        });
         let rank_column = SessionRow::COLUMNS + usize::from(with_total);
         let (joined, page_columns) = if joins.is_empty() {
             push_page(&mut sql, &request, &columns, &owners, true);

@@ -1,6 +1,7 @@
 //! What a successful import stores: the records as given, tree positions,
 //! stdin, upserts that move subtrees.
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -135,7 +136,37 @@ async fn references_may_point_at_stored_records(db: TestDb) {
     );
 }
 
+/// After a bulk load PostgreSQL's tables are vacuumed as well as analyzed:
+/// until their pages are marked all-visible, every index-only scan (each
+/// `totalCount`) still reads the rows, until autovacuum comes round.
+async fn an_import_leaves_the_tables_vacuumed(db: TestDb) {
+    let output = import_json(&db, &example_document()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    if !db.backend.is_postgres() {
+        return;
+    }
+    let conn = db.connect().await;
+    for table in ["applications", "users", "user_agents", "sessions"] {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!(
+                    "SELECT relpages::bigint AS pages, relallvisible::bigint AS visible \
+                     FROM pg_class WHERE relname = '{table}'"
+                ),
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        let pages: i64 = row.try_get("", "pages").expect("pages");
+        let visible: i64 = row.try_get("", "visible").expect("visible");
+        assert!(pages > 0, "{table} has pages");
+        assert_eq!(visible, pages, "{table}'s pages are all-visible");
+    }
+}
+
 crate::on_both_databases!(
+    an_import_leaves_the_tables_vacuumed,
     imports_the_example_and_reads_it_back,
     imports_from_stdin,
     missing_file_is_a_clear_error,
