@@ -71,15 +71,10 @@ fn tables() -> [(Table, &'static [&'static str], &'static [&'static str]); 4] {
         "status",
         "active",
         "zoneId",
-        "organizationId",
-        "applicationId",
         "authenticatedAt",
         "createdAt",
         "expiresAt",
-        "userId",
-        "userAgentId",
         "parentId",
-        "depth",
     ];
     [
         (Table::Users, &["User"], &["id", "zoneId"]),

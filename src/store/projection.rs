@@ -81,22 +81,24 @@ const USER_AGENTS: &[Column] = &[
     read_by("slug", &["slug"]),
 ];
 
-/// Sessions keep every column that identifies, links, orders or judges a
-/// row (effective status needs `expires_at`; cursors need the order keys;
-/// pages are grouped by their owner's column); only the leaf data is
-/// left out.
+/// Sessions keep every column that identifies, orders or judges a row
+/// (effective status needs `expires_at`; cursors need the order keys) and
+/// `parent_id`, which the tree's fields and joins follow. The columns of
+/// the other relations are read by their fields; a page of one owner's
+/// sessions selects its owner's column as well, to group its rows by
+/// (`store::session_lists`).
 const SESSIONS: &[Column] = &[
     always("zone_id"),
     always("id"),
     always("session_type"),
     always("status"),
-    always("organization_id"),
-    always("application_id"),
-    always("user_id"),
-    always("user_agent_id"),
+    read_by("organization_id", &["organizationId"]),
+    read_by("application_id", &["applicationId", "application"]),
+    read_by("user_id", &["userId", "user"]),
+    read_by("user_agent_id", &["userAgentId", "userAgent"]),
     always("parent_id"),
-    always("root_id"),
-    always("depth"),
+    read_by("root_id", &["root"]),
+    read_by("depth", &["depth"]),
     always("authenticated_at"),
     always("created_at"),
     read_by("updated_at", &["updatedAt"]),

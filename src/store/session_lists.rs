@@ -244,7 +244,12 @@ impl Reader {
             with_total,
             now: self.now(),
         };
-        let columns = self.projection.select_list(Table::Sessions);
+        // The owner's column groups the rows, whatever the document reads.
+        let projection = match owner.column() {
+            Some(column) => self.projection.including(Table::Sessions, column),
+            None => self.projection,
+        };
+        let columns = projection.select_list(Table::Sessions);
         let mut sql = Sql::new(self.backend());
         let mut joined = None;
         if owner == Owner::Ancestor {
@@ -274,7 +279,7 @@ impl Reader {
                 };
             }
         }
-        let selected = self.projection.mask(Table::Sessions);
+        let selected = projection.mask(Table::Sessions);
         for result in self.query(sql.build()).await? {
             let row = SessionRow::from_row(&result, selected)?;
             let total = if with_total {

@@ -188,7 +188,9 @@ impl Reader {
             .bind(zone_id.to_owned())
             .push(" AND sessions.id = up.member_id AND up.member_id <> up.descendant_id");
         push_organization(&mut sql, &self.access, OrganizationColumn::Nullable);
-        sql.push(") chain ORDER BY descendant_id, depth");
+        // Qualified: the select list stands `NULL` in for a `depth` the
+        // document does not read, and a bare name would order by that.
+        sql.push(") chain ORDER BY chain.descendant_id, chain.depth");
         let selected = self.projection.mask(Table::Sessions);
         for result in self.query(sql.build()).await? {
             let row = SessionRow::from_row(&result, selected)?;

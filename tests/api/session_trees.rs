@@ -194,6 +194,18 @@ async fn ancestors_run_from_the_root_down_to_the_parent(db: TestDb) {
     );
     assert_eq!(ancestor_ids(&data["t1b"]), ["t0"]);
     assert_eq!(data["t0"]["ancestors"], json!([]));
+    // The same order when the document does not read `depth`, which is
+    // then not selected.
+    let without_depth = app
+        .query(
+            r#"{ session(id: "t4a") { ... on UserSession { ancestors { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ancestor_ids(&without_depth["session"]),
+        ["t0", "t1a", "t2a", "t3a"]
+    );
 }
 
 async fn descendants_list_the_whole_subtree_in_list_order(db: TestDb) {
