@@ -93,6 +93,7 @@ impl Application {
         self.0.description.as_deref()
     }
     /// Documentation links.
+    #[graphql(ready)]
     async fn metadata(&self) -> Option<ApplicationMetadata> {
         let stored: StoredAppMetadata = serde_json::from_value(self.0.metadata.clone()?).ok()?;
         Some(ApplicationMetadata {
@@ -100,6 +101,7 @@ impl Application {
         })
     }
     /// The protocols the application speaks.
+    #[graphql(ready)]
     async fn protocols(&self) -> Option<Protocols> {
         let stored: ApplicationProtocols =
             serde_json::from_value(self.0.protocols.clone()?).ok()?;

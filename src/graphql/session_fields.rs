@@ -55,6 +55,8 @@ macro_rules! session_object {
             }
 
             /// The application the session was issued to.
+            // Ready: the statement that read the session usually joined it in.
+            #[graphql(ready)]
             pub(super) async fn application(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Application>> {
                 let Some(id) = &self.0.application_id else { return Ok(None) };
                 let state = state(ctx)?;
@@ -105,6 +107,7 @@ macro_rules! session_object {
             }
 
             /// Display metadata.
+            #[graphql(ready)]
             pub(super) async fn metadata(&self) -> Option<SessionMetadata> {
                 self.0.metadata_name.clone().map(|name| SessionMetadata { name })
             }

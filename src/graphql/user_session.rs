@@ -25,6 +25,8 @@ session_object!(
         }
 
         /// The user the session belongs to.
+        // Ready: the statement that read the session usually joined it in.
+        #[graphql(ready)]
         async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
             let Some(id) = &self.0.user_id else { return Ok(None) };
             let state = state(ctx)?;
@@ -39,6 +41,8 @@ session_object!(
         }
 
         /// The user agent the session was created from.
+        // Ready: usually joined in, like `user`.
+        #[graphql(ready)]
         async fn user_agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAgent>> {
             let Some(id) = &self.0.user_agent_id else { return Ok(None) };
             let state = state(ctx)?;
@@ -53,6 +57,8 @@ session_object!(
         }
 
         /// The session this one was refreshed or delegated from.
+        // Ready: usually joined in, like `user`.
+        #[graphql(ready)]
         async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserSession>> {
             let Some(id) = &self.0.parent_id else { return Ok(None) };
             load_user_session(ctx, &self.0.zone_id, id).await

@@ -373,9 +373,10 @@ pub struct ObjectField {
     pub directives: Vec<Expr>,
     #[darling(default, multiple)]
     pub requires_scopes: Vec<String>,
-    /// The resolver answers without waiting and has no side effects: a
-    /// leaf selection of it is answered in place, without a future of its
-    /// own (`ContainerType::resolve_field_now`).
+    /// The resolver usually answers without waiting and has no side effect
+    /// that a second run would repeat: a selection of it is answered in
+    /// place, without a future of its own, when neither it nor its
+    /// selection set waits (`ContainerType::resolve_field_now`).
     pub ready: bool,
 }
 

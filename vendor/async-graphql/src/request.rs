@@ -14,21 +14,31 @@ use crate::{
 /// Remembers that a document passed every validation rule that does not
 /// read the request's variables, so that later requests with the same text
 /// run only the one that does (`ArgumentsOfCorrectType`, which checks
-/// arguments after substituting variables). Those rules read nothing but
-/// the document and the schema, so their verdict holds for every request
-/// with the same text against the same schema. Set only after a whole
-/// validation passed; a document that failed is validated in full again.
+/// arguments after substituting variables), and only on the arguments
+/// whose values read variables. Those rules read nothing but the document
+/// and the schema, so their verdict holds for every request with the same
+/// text against the same schema. Set only after a whole validation passed;
+/// a document that failed is validated in full again. The document's
+/// cache control (which reads only the document and the schema) is kept
+/// with the verdict, so that its pass is not repeated either.
 #[derive(Clone, Default, Debug)]
-pub struct DocumentValidation(std::sync::Arc<std::sync::atomic::AtomicBool>);
+pub struct DocumentValidation(
+    std::sync::Arc<std::sync::OnceLock<crate::validation::StaticVerdict>>,
+);
 
 impl DocumentValidation {
     /// Whether the variable-independent rules passed for this document.
     pub fn static_rules_passed(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
+        self.0.get().is_some()
     }
 
-    pub(crate) fn mark_static_rules_passed(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
+    /// What the passing validation found, once it passed.
+    pub(crate) fn passed(&self) -> Option<&crate::validation::StaticVerdict> {
+        self.0.get()
+    }
+
+    pub(crate) fn mark_static_rules_passed(&self, verdict: crate::validation::StaticVerdict) {
+        let _ = self.0.set(verdict);
     }
 }
 

@@ -26,7 +26,7 @@ use crate::{
     resolver_utils::{resolve_container, resolve_container_serial},
     subscription::collect_subscription_streams,
     types::QueryRoot,
-    validation::{ValidationMode, check_rules},
+    validation::{StaticVerdict, ValidationMode, check_rules},
 };
 
 /// Introspection mode
@@ -460,6 +460,7 @@ where
         document: &ExecutableDocument,
         validation: &DocumentValidation,
     ) -> std::result::Result<(), Vec<ServerError>> {
+        let mut verdict = StaticVerdict::default();
         check_rules(
             &self.0.env.registry,
             document,
@@ -467,10 +468,11 @@ where
             self.0.validation_mode,
             None,
             None,
-            false,
+            None,
+            Some(&mut verdict),
         )?;
         if matches!(self.0.validation_mode, ValidationMode::Strict) {
-            validation.mark_static_rules_passed();
+            validation.mark_static_rules_passed(verdict);
         }
         Ok(())
     }
@@ -974,7 +976,8 @@ pub(crate) async fn prepare_request(
     let document_validation = request.document_validation.take();
     let static_rules_passed = document_validation
         .as_ref()
-        .is_some_and(|validation| validation.static_rules_passed());
+        .and_then(|validation| validation.passed());
+    let mut verdict = StaticVerdict::default();
     let validation_result = {
         let validation_fut = async {
             check_rules(
@@ -985,17 +988,18 @@ pub(crate) async fn prepare_request(
                 complexity,
                 depth,
                 static_rules_passed,
+                Some(&mut verdict),
             )
         };
         futures_util::pin_mut!(validation_fut);
         extensions.validation(&mut validation_fut).await?
     };
     // Every rule passed, the variable-independent ones included.
-    if let Some(validation) = document_validation
-        && !static_rules_passed
+    if let Some(validation) = &document_validation
+        && static_rules_passed.is_none()
         && matches!(validation_mode, ValidationMode::Strict)
     {
-        validation.mark_static_rules_passed();
+        validation.mark_static_rules_passed(verdict);
     }
 
     let operation = if let Some(operation_name) = &request.operation_name {

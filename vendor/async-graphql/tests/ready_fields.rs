@@ -1,6 +1,7 @@
-//! sessiongraph: not an upstream test. Leaf fields whose resolvers are
-//! marked `#[graphql(ready)]` are answered in place, without a future of
-//! their own (`ContainerType::resolve_field_now`, ../PATCHES.md). Every
+//! sessiongraph: not an upstream test. Fields whose resolvers are marked
+//! `#[graphql(ready)]` are answered in place, with their selection sets,
+//! without a future of their own (`ContainerType::resolve_field_now`,
+//! ../PATCHES.md). Every
 //! document here answers the same through an object whose fields are
 //! marked and through the same object unmarked: data, errors and their
 //! paths, in the same order.
@@ -74,8 +75,23 @@ macro_rules! leaf_object {
                 9
             }
 
+            /// Waits on a timer: not ready on a second poll either (a
+            /// yield is).
+            async fn sleeps(&self) -> i32 {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                10
+            }
+
+            /// Marked ready: answered in place with its selection set,
+            /// unless something in the selection set waits.
+            $(#[graphql($ready)])?
             async fn child(&self) -> $child {
                 $child
+            }
+
+            $(#[graphql($ready)])?
+            async fn maybe_child(&self) -> Option<$child> {
+                Some($child)
             }
         }
     };
@@ -151,6 +167,16 @@ pub async fn ready_fields_answer_as_their_futures_do() {
         "{ child { child { id count waits __typename } } id }",
         "{ waits again: waits id }",
         "{ ...F } fragment F on PlainObject { id count }",
+        // Selection sets answered in place, and ones that wait or fail
+        // after an error was reported in them.
+        "{ child { id count maybeChild { list } } maybeChild { id } }",
+        "{ child { failingNullable waits id } count }",
+        "{ maybeChild { failingNullable child { failingNullable slow } } }",
+        "{ maybeChild { failingNullable failing } id }",
+        "{ child { failingNullable maybeChild { failing } } }",
+        "{ child { child { child { failingNullable } } } failingNullable }",
+        "{ a: maybeChild { slow } b: maybeChild { id } a: maybeChild { failingNullable } }",
+        "{ failingNullable maybeChild { sleeps failingNullable } child { failingNullable } }",
     ];
     for selection in selections {
         let plain = answer("plain", selection).await;
@@ -173,6 +199,18 @@ pub async fn a_ready_field_runs_once_unless_it_waits() {
     assert_eq!(calls.count.load(Ordering::SeqCst), 1);
     // Polled once in place, found waiting, then run by its future.
     assert_eq!(calls.waits.load(Ordering::SeqCst), 2);
+
+    // A selection set answered in place runs its fields once; one that
+    // waits runs again as the field's future.
+    let calls = Arc::new(Calls::default());
+    let response = schema(calls.clone())
+        .execute("{ ready { child { count } maybeChild { count sleeps } } }")
+        .await;
+    assert_eq!(
+        response.data,
+        value!({ "ready": { "child": { "count": 7 }, "maybeChild": { "count": 7, "sleeps": 10 } } })
+    );
+    assert_eq!(calls.count.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

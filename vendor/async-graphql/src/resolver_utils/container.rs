@@ -38,12 +38,13 @@ pub trait ContainerType: OutputType {
         ctx: &Context<'_>,
     ) -> impl Future<Output = ServerResult<Option<Value>>> + Send;
 
-    /// Resolves a leaf field (one without a selection set) in place, when
-    /// its resolver is marked `#[graphql(ready)]`: `None` when it is not,
-    /// when it failed, or when it would wait. The field then runs as a
-    /// future, which calls the resolver again and reports any error where
+    /// Resolves a field, and its selection set if it has one, in place,
+    /// when its resolver is marked `#[graphql(ready)]`: `None` when it is
+    /// not, when it failed, or when it or a field of its selection set
+    /// would wait. The field then runs as a future, which calls the
+    /// resolver (and its selection set's) again and reports any error where
     /// the executor would; a `ready` resolver may therefore run twice and
-    /// must not have side effects.
+    /// must have no side effect that a second run would repeat.
     #[doc(hidden)]
     fn resolve_field_now(&self, _ctx: &Context<'_>) -> Option<Value> {
         None
@@ -301,6 +302,18 @@ fn null_if_nullable<T: ContainerType + ?Sized>(
     }
 }
 
+fn error_count(ctx: &ContextSelectionSet<'_>) -> usize {
+    let errors = ctx.query_env.errors.lock();
+    errors.unwrap_or_else(std::sync::PoisonError::into_inner).len()
+}
+
+fn take_errors_back(ctx: &ContextSelectionSet<'_>, count: usize) {
+    let errors = ctx.query_env.errors.lock();
+    errors
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .truncate(count);
+}
+
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
 
 /// One selected field: answered already, or to be awaited (taken out
@@ -337,19 +350,28 @@ impl<'a> Fields<'a> {
                         continue;
                     }
 
-                    // A leaf field whose resolver needs no waiting is
-                    // answered in place, without a future of its own (the
-                    // boxed future and its join were most of a leaf's cost).
+                    // A field whose resolver needs no waiting is answered
+                    // in place, without a future of its own (the boxed
+                    // future and its join were most of a leaf's cost), and
+                    // so is its sub-selection when nothing in it waits.
                     if self.resolve_now
-                        && field.node.selection_set.node.items.is_empty()
                         && field.node.directives.is_empty()
                         && ctx.query_env.extensions.is_empty()
                     {
                         let ctx_field = ctx.with_field(field);
+                        // A sub-selection may report its fields' errors before
+                        // a later field turns out to wait; the future that
+                        // answers the field instead reports them again, so
+                        // the first attempt's are taken back.
+                        let errors_before = (!field.node.selection_set.node.items.is_empty())
+                            .then(|| error_count(ctx));
                         if let Some(value) = root.resolve_field_now(&ctx_field) {
                             let field_name = field.node.response_key().node.clone();
                             self.slots.push(FieldSlot::Ready(field_name, value));
                             continue;
+                        }
+                        if let Some(errors_before) = errors_before {
+                            take_errors_back(ctx, errors_before);
                         }
                     }
 
@@ -456,6 +478,24 @@ impl<'a> Fields<'a> {
                         }
                     });
 
+                    // Polled once now, in document order, as the join's
+                    // first pass would: a field answered in place above
+                    // must not report its errors before an earlier
+                    // field's, and a future that does not wait needs no
+                    // join. A field that fails unnullably ends the set
+                    // here, as the join would have (later fields never run).
+                    let mut resolve_fut = resolve_fut;
+                    if self.resolve_now {
+                        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                        match resolve_fut.as_mut().poll(&mut cx) {
+                            std::task::Poll::Ready(Ok((field_name, value))) => {
+                                self.slots.push(FieldSlot::Ready(field_name, value));
+                                continue;
+                            }
+                            std::task::Poll::Ready(Err(error)) => return Err(error),
+                            std::task::Poll::Pending => {}
+                        }
+                    }
                     self.slots.push(FieldSlot::Pending(Some(resolve_fut)));
                 }
                 selection => {

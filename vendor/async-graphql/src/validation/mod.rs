@@ -28,6 +28,16 @@ pub struct ValidationResult {
     pub depth: usize,
 }
 
+/// What a document's validation found that holds for every request with
+/// the document (see `DocumentValidation`): its cache control, and the
+/// arguments whose values read variables, the only ones the variables of
+/// another request can make invalid.
+#[derive(Debug, Clone, Default)]
+pub struct StaticVerdict {
+    cache_control: CacheControl,
+    variable_arguments: Vec<rules::VariableArgument>,
+}
+
 /// Validation mode
 #[derive(Copy, Clone, Debug)]
 pub enum ValidationMode {
@@ -46,8 +56,33 @@ pub(crate) fn check_rules(
     mode: ValidationMode,
     limit_complexity: Option<usize>,
     limit_depth: Option<usize>,
-    static_rules_passed: bool,
+    static_rules_passed: Option<&StaticVerdict>,
+    verdict: Option<&mut StaticVerdict>,
 ) -> Result<ValidationResult, Vec<ServerError>> {
+    // The document passed every rule that reads only the document and the
+    // schema (`DocumentValidation`), and no limit reads the variables: the
+    // verdict and the cache control stand, and only the arguments whose
+    // values read variables are checked again, against these variables.
+    if let (Some(passed), ValidationMode::Strict, None, None) =
+        (static_rules_passed, mode, limit_complexity, limit_depth)
+    {
+        let errors: Vec<ServerError> = passed
+            .variable_arguments
+            .iter()
+            .filter_map(|argument| argument.check(registry, variables))
+            .map(Into::into)
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        return Ok(ValidationResult {
+            cache_control: passed.cache_control,
+            complexity: 0,
+            depth: 0,
+        });
+    }
+    let static_rules_passed = static_rules_passed.is_some();
+    let mut variable_arguments = Vec::new();
     let mut cache_control = CacheControl::default();
     let mut complexity = 0;
     let mut depth = 0;
@@ -63,7 +98,9 @@ pub(crate) fn check_rules(
                 visit(&mut visitor, &mut ctx, doc);
             } else {
                 let mut visitor = VisitorNil
-                    .with(rules::ArgumentsOfCorrectType::default())
+                    .with(rules::ArgumentsOfCorrectType::recording(
+                        &mut variable_arguments,
+                    ))
                     .with(rules::DefaultValuesOfCorrectType)
                     .with(rules::FieldsOnCorrectType)
                     .with(rules::FragmentsOnCompositeTypes)
@@ -127,6 +164,15 @@ pub(crate) fn check_rules(
 
     if !errors.is_empty() {
         return Err(errors.into_iter().map(Into::into).collect());
+    }
+
+    if let Some(verdict) = verdict
+        && !static_rules_passed
+    {
+        *verdict = StaticVerdict {
+            cache_control,
+            variable_arguments,
+        };
     }
 
     Ok(ValidationResult {

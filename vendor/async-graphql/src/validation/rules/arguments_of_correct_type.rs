@@ -1,20 +1,90 @@
-use async_graphql_value::Value;
+use async_graphql_value::{ConstValue, Value};
 use indexmap::map::IndexMap;
 
 use crate::{
-    Name, Positioned, QueryPathSegment,
+    Name, Pos, Positioned, QueryPathSegment, Variables,
     context::QueryPathNode,
     parser::types::{Directive, Field},
-    registry::MetaInputValue,
+    registry::{MetaInputValue, Registry},
     validation::{
         utils::is_valid_input_value,
-        visitor::{Visitor, VisitorContext},
+        visitor::{RuleError, Visitor, VisitorContext},
     },
 };
 
 #[derive(Default)]
 pub struct ArgumentsOfCorrectType<'a> {
     current_args: Option<&'a IndexMap<String, MetaInputValue>>,
+    /// Where to record, in the order they are checked, the arguments whose
+    /// values read variables: the only ones a later request with other
+    /// variables can make invalid (see `DocumentValidation`).
+    variable_arguments: Option<&'a mut Vec<VariableArgument>>,
+}
+
+impl<'a> ArgumentsOfCorrectType<'a> {
+    /// The rule, recording the arguments whose values read variables.
+    pub(crate) fn recording(variable_arguments: &'a mut Vec<VariableArgument>) -> Self {
+        ArgumentsOfCorrectType {
+            current_args: None,
+            variable_arguments: Some(variable_arguments),
+        }
+    }
+}
+
+/// An argument whose value reads variables: what the rule needs to check
+/// it again against another request's variables.
+#[derive(Debug, Clone)]
+pub struct VariableArgument {
+    pos: Pos,
+    name: String,
+    ty: String,
+    value: Value,
+}
+
+impl VariableArgument {
+    /// The rule's error for this argument under `variables`, if any (none
+    /// when a variable it reads has no value, as in the rule).
+    pub(crate) fn check(
+        &self,
+        registry: &Registry,
+        variables: Option<&Variables>,
+    ) -> Option<RuleError> {
+        let value = substitute(&self.value, variables)?;
+        let reason = is_valid_input_value(
+            registry,
+            &self.ty,
+            &value,
+            QueryPathNode {
+                parent: None,
+                segment: QueryPathSegment::Name(&self.name),
+            },
+        )?;
+        Some(RuleError::new(
+            vec![self.pos],
+            format!("Invalid value for argument {}", reason),
+        ))
+    }
+}
+
+fn substitute(value: &Value, variables: Option<&Variables>) -> Option<ConstValue> {
+    value
+        .clone()
+        .into_const_with(|var_name| {
+            variables
+                .and_then(|variables| variables.get(&var_name))
+                .cloned()
+                .ok_or(())
+        })
+        .ok()
+}
+
+fn reads_variables(value: &Value) -> bool {
+    match value {
+        Value::Variable(_) => true,
+        Value::List(items) => items.iter().any(reads_variables),
+        Value::Object(fields) => fields.values().any(reads_variables),
+        _ => false,
+    }
 }
 
 impl<'a> Visitor<'a> for ArgumentsOfCorrectType<'a> {
@@ -48,16 +118,18 @@ impl<'a> Visitor<'a> for ArgumentsOfCorrectType<'a> {
             .current_args
             .and_then(|args| args.get(name.node.as_str()))
         {
-            let value = value
-                .node
-                .clone()
-                .into_const_with(|var_name| {
-                    ctx.variables
-                        .and_then(|variables| variables.get(&var_name))
-                        .cloned()
-                        .ok_or(())
-                })
-                .ok();
+            if let Some(variable_arguments) = &mut self.variable_arguments
+                && reads_variables(&value.node)
+            {
+                variable_arguments.push(VariableArgument {
+                    pos: name.pos,
+                    name: arg.name.clone(),
+                    ty: arg.ty.clone(),
+                    value: value.node.clone(),
+                });
+            }
+
+            let value = substitute(&value.node, ctx.variables);
 
             if let Some(reason) = value.and_then(|value| {
                 is_valid_input_value(

@@ -21,7 +21,7 @@ mod upload_file;
 mod variables_are_input_types;
 mod variables_in_allowed_position;
 
-pub use arguments_of_correct_type::ArgumentsOfCorrectType;
+pub use arguments_of_correct_type::{ArgumentsOfCorrectType, VariableArgument};
 pub use default_values_of_correct_type::DefaultValuesOfCorrectType;
 pub use directives_unique::DirectivesUnique;
 pub use fields_on_correct_type::FieldsOnCorrectType;
