@@ -165,7 +165,51 @@ async fn an_import_leaves_the_tables_vacuumed(db: TestDb) {
     }
 }
 
+/// Timestamps read back to the microsecond on either side of both epochs
+/// (PostgreSQL's, 2000-01-01, and Unix's), and one chrono cannot hold
+/// (`infinity`) fails its read rather than panicking. SQLite stores them
+/// as text, which the store's own parser reads.
+async fn timestamps_decode_to_the_microsecond(db: TestDb) {
+    if !db.backend.is_postgres() {
+        return;
+    }
+    let conn = db.connect().await;
+    let instants = [
+        "1969-07-20T20:17:40.123456Z",
+        "1970-01-01T00:00:00Z",
+        "1999-12-31T23:59:59.999999Z",
+        "2000-01-01T00:00:00Z",
+        "2000-01-01T00:00:00.000001Z",
+        "2026-12-07T21:30:00.5Z",
+        "9999-12-31T23:59:59.999999Z",
+    ];
+    for instant in instants {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT CAST('{instant}' AS timestamptz) AS at"),
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        let read: chrono::DateTime<chrono::Utc> = row.try_get("", "at").expect("decodes");
+        let expected = chrono::DateTime::parse_from_rfc3339(instant).expect("rfc 3339");
+        assert_eq!(read, expected, "{instant}");
+    }
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT CAST('infinity' AS timestamptz) AS at".to_owned(),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    let read: Result<chrono::DateTime<chrono::Utc>, _> = row.try_get("", "at");
+    assert!(read.is_err(), "infinity read as {read:?}");
+}
+
 crate::on_both_databases!(
+    timestamps_decode_to_the_microsecond,
     an_import_leaves_the_tables_vacuumed,
     imports_the_example_and_reads_it_back,
     imports_from_stdin,

@@ -4,7 +4,7 @@ use crate::error::BoxDynError;
 use crate::types::Type;
 use crate::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueFormat, PgValueRef, Postgres};
 use chrono::{
-    DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc,
+    DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc,
 };
 use std::mem;
 
@@ -52,8 +52,16 @@ impl<'r> Decode<'r, Postgres> for NaiveDateTime {
         Ok(match value.format() {
             PgValueFormat::Binary => {
                 // TIMESTAMP is encoded as the microseconds since the epoch
-                let us = Decode::<Postgres>::decode(value)?;
-                postgres_epoch_datetime() + Duration::microseconds(us)
+                // (2000-01-01). Counted from the Unix epoch instead, chrono
+                // finds the date directly rather than adding days to 2000's
+                // (a quarter of a nested page's decoding); `infinity`
+                // and other values chrono cannot hold fail the decode
+                // instead of panicking in the addition.
+                let us: i64 = Decode::<Postgres>::decode(value)?;
+                us.checked_add(UNIX_EPOCH_TO_POSTGRES_EPOCH_MICROS)
+                    .and_then(DateTime::from_timestamp_micros)
+                    .map(|datetime| datetime.naive_utc())
+                    .ok_or_else(|| format!("TIMESTAMP out of range for chrono: {us} µs"))?
             }
 
             PgValueFormat::Text => {
@@ -123,6 +131,9 @@ impl<'r> Decode<'r, Postgres> for DateTime<FixedOffset> {
         })
     }
 }
+
+/// 2000-01-01T00:00:00Z in microseconds since 1970-01-01T00:00:00Z.
+const UNIX_EPOCH_TO_POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 #[inline]
 fn postgres_epoch_datetime() -> NaiveDateTime {
