@@ -219,41 +219,71 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
+    // The fields' futures are first polled as they are collected, with
+    // this task's waker, so that a field that waits is woken like any
+    // other (see `Fields::add_set`).
+    let waker = if parallel {
+        Some(std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await)
+    } else {
+        None
+    };
     let mut fields = Fields {
         // Sized for the selection set itself (fragments may add more).
         slots: Vec::with_capacity(ctx.item.node.items.len()),
-        resolve_now: parallel,
+        waker,
     };
     fields.add_set(ctx, root)?;
 
     // The fields answered in place keep their slots; the others are
     // awaited (together, or one by one when serial) and fill theirs.
-    let mut pending = Vec::new();
-    for slot in &mut fields.slots {
-        if let FieldSlot::Pending(future) = slot
-            && let Some(future) = future.take()
-        {
-            pending.push(future);
+    if parallel {
+        // Every pending field was polled once while it was collected,
+        // within this same poll of the task: the join's first pass is
+        // done. Each later wake polls the fields still pending in order,
+        // as `try_join_all` does for a few futures; the first error ends
+        // the object.
+        let mut first_pass_done = true;
+        std::future::poll_fn(|cx| {
+            if !std::mem::take(&mut first_pass_done) {
+                for slot in &mut fields.slots {
+                    if let FieldSlot::Pending(future) = slot {
+                        match future.as_mut().poll(cx) {
+                            std::task::Poll::Ready(Ok((name, value))) => {
+                                *slot = FieldSlot::Ready(name, value);
+                            }
+                            std::task::Poll::Ready(Err(error)) => {
+                                return std::task::Poll::Ready(Err(error));
+                            }
+                            std::task::Poll::Pending => {}
+                        }
+                    }
+                }
+            }
+            if fields
+                .slots
+                .iter()
+                .any(|slot| matches!(slot, FieldSlot::Pending(_)))
+            {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(Ok(()))
+            }
+        })
+        .await?;
+    } else {
+        for slot in &mut fields.slots {
+            if let FieldSlot::Pending(future) = slot {
+                let (name, value) = future.await?;
+                *slot = FieldSlot::Ready(name, value);
+            }
         }
     }
-    let resolved = if pending.is_empty() {
-        Vec::new()
-    } else if parallel {
-        futures_util::future::try_join_all(pending).await?
-    } else {
-        let mut results = Vec::with_capacity(pending.len());
-        for future in pending {
-            results.push(future.await?);
-        }
-        results
-    };
-    let mut resolved = resolved.into_iter();
     let len = fields.slots.len();
     Ok(create_value_object(
         len,
         fields.slots.into_iter().filter_map(|slot| match slot {
             FieldSlot::Ready(name, value) => Some((name, value)),
-            FieldSlot::Pending(_) => resolved.next(),
+            FieldSlot::Pending(_) => None,
         }),
     ))
 }
@@ -316,19 +346,21 @@ fn take_errors_back(ctx: &ContextSelectionSet<'_>, count: usize) {
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
 
-/// One selected field: answered already, or to be awaited (taken out
-/// when it is).
+/// One selected field: answered already, or to be awaited.
 enum FieldSlot<'a> {
     Ready(Name, Value),
-    Pending(Option<BoxFieldFuture<'a>>),
+    Pending(BoxFieldFuture<'a>),
 }
 
 /// A set of fields on an container that are being selected.
 pub struct Fields<'a> {
     slots: Vec<FieldSlot<'a>>,
-    /// Leaf fields may be resolved in place (not when fields run serially:
-    /// each must wait for the one before it).
-    resolve_now: bool,
+    /// The waker of the task resolving the fields, when they run
+    /// together: fields are then answered in place where they can be,
+    /// and every other field's future is polled once as it is collected.
+    /// `None` when fields run serially: each must wait for the one before
+    /// it.
+    waker: Option<std::task::Waker>,
 }
 
 impl<'a> Fields<'a> {
@@ -354,7 +386,7 @@ impl<'a> Fields<'a> {
                     // in place, without a future of its own (the boxed
                     // future and its join were most of a leaf's cost), and
                     // so is its sub-selection when nothing in it waits.
-                    if self.resolve_now
+                    if self.waker.is_some()
                         && field.node.directives.is_empty()
                         && ctx.query_env.extensions.is_empty()
                     {
@@ -485,8 +517,8 @@ impl<'a> Fields<'a> {
                     // join. A field that fails unnullably ends the set
                     // here, as the join would have (later fields never run).
                     let mut resolve_fut = resolve_fut;
-                    if self.resolve_now {
-                        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                    if let Some(waker) = &self.waker {
+                        let mut cx = std::task::Context::from_waker(waker);
                         match resolve_fut.as_mut().poll(&mut cx) {
                             std::task::Poll::Ready(Ok((field_name, value))) => {
                                 self.slots.push(FieldSlot::Ready(field_name, value));
@@ -496,7 +528,7 @@ impl<'a> Fields<'a> {
                             std::task::Poll::Pending => {}
                         }
                     }
-                    self.slots.push(FieldSlot::Pending(Some(resolve_fut)));
+                    self.slots.push(FieldSlot::Pending(resolve_fut));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {
