@@ -192,12 +192,13 @@ impl Projection {
         self.select_list_of(table, "")
     }
 
-    /// [`Self::select_list`] of the table's alias `qualifier` in a join.
-    pub fn qualified_select_list(&self, table: Table, qualifier: &str) -> String {
-        self.select_list_of(table, &format!("{qualifier}."))
+    /// [`Self::select_list`] of the table's alias `alias` in a join.
+    pub fn qualified_select_list(&self, table: Table, alias: &str) -> String {
+        self.select_list_of(table, alias)
     }
 
-    fn select_list_of(&self, table: Table, qualifier: &str) -> String {
+    /// `alias`: the table's alias in the statement, `""` for none.
+    fn select_list_of(&self, table: Table, alias: &str) -> String {
         let mask = self.mask(table);
         let mut list = String::with_capacity(256);
         for (bit, column) in table.columns().iter().enumerate() {
@@ -211,7 +212,10 @@ impl Projection {
             }
             let (before, after) = column.expression.unwrap_or(("", ""));
             list.push_str(before);
-            list.push_str(qualifier);
+            if !alias.is_empty() {
+                list.push_str(alias);
+                list.push('.');
+            }
             list.push_str(column.name);
             list.push_str(after);
             if column.expression.is_some() {

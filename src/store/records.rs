@@ -63,12 +63,12 @@ impl Reader {
                 continue;
             }
             let mut sql = Sql::new(self.backend());
-            sql.push(&format!(
-                "SELECT {} FROM {} WHERE zone_id = ",
-                self.projection.select_list(R::TABLE),
-                R::TABLE.name()
-            ))
-            .bind(zone_id.to_owned());
+            sql.push("SELECT ")
+                .push(&self.projection.select_list(R::TABLE))
+                .push(" FROM ")
+                .push(R::TABLE.name())
+                .push(" WHERE zone_id = ")
+                .bind(zone_id.to_owned());
             push_organization(&mut sql, &self.access, R::TABLE.organization_column());
             sql.push(" AND id IN ").bind_list(ids);
             found.extend(self.decode_all::<R>(sql, R::TABLE).await?);
@@ -126,12 +126,12 @@ impl Reader {
     }
 
     pub(super) fn push_by_id(&self, sql: &mut Sql, table: Table, ids: &[String]) {
-        sql.push(&format!(
-            "SELECT {} FROM {} WHERE id IN ",
-            self.projection.select_list(table),
-            table.name()
-        ))
-        .bind_list(ids.iter().cloned());
+        sql.push("SELECT ")
+            .push(&self.projection.select_list(table))
+            .push(" FROM ")
+            .push(table.name())
+            .push(" WHERE id IN ")
+            .bind_list(ids.iter().cloned());
         push_zones(sql, &self.access);
         push_organization(sql, &self.access, table.organization_column());
     }

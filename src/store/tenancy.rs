@@ -26,28 +26,35 @@ pub fn push_organization(sql: &mut Sql, access: &Access, column: OrganizationCol
     push_organization_of(sql, access, column, "");
 }
 
-/// [`push_organization`] for the table aliased `qualifier` (with its
-/// trailing dot) in a join.
+/// [`push_organization`] for the table aliased `alias` in a join (`""`
+/// for none).
 pub fn push_organization_of(
     sql: &mut Sql,
     access: &Access,
     column: OrganizationColumn,
-    qualifier: &str,
+    alias: &str,
 ) {
     let Some(organization_id) = access.organization_id() else {
         return;
     };
+    let push_column = |sql: &mut Sql| {
+        if !alias.is_empty() {
+            sql.push(alias).push(".");
+        }
+        sql.push("organization_id");
+    };
     match column {
         OrganizationColumn::Required => {
-            sql.push(&format!(" AND {qualifier}organization_id = "))
-                .bind(organization_id.to_owned());
+            sql.push(" AND ");
+            push_column(sql);
+            sql.push(" = ").bind(organization_id.to_owned());
         }
         OrganizationColumn::Nullable => {
-            sql.push(&format!(
-                " AND ({qualifier}organization_id IS NULL OR {qualifier}organization_id = "
-            ))
-            .bind(organization_id.to_owned())
-            .push(")");
+            sql.push(" AND (");
+            push_column(sql);
+            sql.push(" IS NULL OR ");
+            push_column(sql);
+            sql.push(" = ").bind(organization_id.to_owned()).push(")");
         }
     }
 }
