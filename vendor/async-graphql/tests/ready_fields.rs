@@ -177,11 +177,12 @@ pub async fn ready_fields_answer_as_their_futures_do() {
         "{ child { child { child { failingNullable } } } failingNullable }",
         "{ a: maybeChild { slow } b: maybeChild { id } a: maybeChild { failingNullable } }",
         "{ failingNullable maybeChild { sleeps failingNullable } child { failingNullable } }",
+        "{ child { child { maybeChild { failingNullable sleeps } failingNullable } } maybeChild { ... on PlainChild { child { sleeps } } } }",
     ];
     for selection in selections {
         let plain = answer("plain", selection).await;
         // A fragment's type condition names the object it is on.
-        let ready = answer("ready", &selection.replace("PlainObject", "ReadyObject")).await;
+        let ready = answer("ready", &selection.replace("PlainObject", "ReadyObject").replace("PlainChild", "ReadyChild")).await;
         assert_eq!(ready, plain, "{selection}");
     }
 }
@@ -211,6 +212,21 @@ pub async fn a_ready_field_runs_once_unless_it_waits() {
         value!({ "ready": { "child": { "count": 7 }, "maybeChild": { "count": 7, "sleeps": 10 } } })
     );
     assert_eq!(calls.count.load(Ordering::SeqCst), 3);
+
+    // Ready fields nested in ready fields, with a wait at the bottom: each
+    // level's attempt ends at the first field that cannot be answered,
+    // rather than running a fallback inside the attempt, so the bottom
+    // object runs once per level above it plus once for real (a fallback
+    // inside each attempt ran it 2^levels times).
+    let calls = Arc::new(Calls::default());
+    let response = schema(calls.clone())
+        .execute("{ ready { child { child { child { count sleeps } } } } }")
+        .await;
+    assert_eq!(
+        response.data,
+        value!({ "ready": { "child": { "child": { "child": { "count": 7, "sleeps": 10 } } } } })
+    );
+    assert_eq!(calls.count.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test]

@@ -227,12 +227,23 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     } else {
         None
     };
+    // Inside an attempt to answer a field in place (`resolve_field_now`
+    // polls with the no-op waker), a field that cannot be answered now ends
+    // the attempt: the field will run as its own future, which resolves
+    // this object again, so a fallback future here would only run twice
+    // (and, at every nested level, double the work below it).
+    let attempt = waker.as_ref().is_some_and(is_attempt_waker);
     let mut fields = Fields {
         // Sized for the selection set itself (fragments may add more).
         slots: Vec::with_capacity(ctx.item.node.items.len()),
         waker,
+        attempt,
+        abandoned: false,
     };
     fields.add_set(ctx, root)?;
+    if fields.abandoned {
+        return std::future::pending().await;
+    }
 
     // The fields answered in place keep their slots; the others are
     // awaited (together, or one by one when serial) and fill theirs.
@@ -288,6 +299,28 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     ))
 }
 
+/// What an attempt to answer a field in place wakes: nothing, since the
+/// attempt is dropped when anything in it would wait. The containers
+/// resolved inside an attempt recognise it by this waker (see
+/// `resolve_container_inner`).
+struct AttemptWake;
+
+impl std::task::Wake for AttemptWake {
+    fn wake(self: Arc<Self>) {}
+
+    fn wake_by_ref(self: &Arc<Self>) {}
+}
+
+static ATTEMPT_WAKER: std::sync::LazyLock<std::task::Waker> =
+    std::sync::LazyLock::new(|| std::task::Waker::from(Arc::new(AttemptWake)));
+
+/// Whether `waker` is the one of an attempt to answer a field in place.
+/// (Compared by its data, our own allocation: `Waker::will_wake` compares
+/// vtables too, whose addresses may differ between codegen units.)
+fn is_attempt_waker(waker: &std::task::Waker) -> bool {
+    std::ptr::eq(waker.data(), ATTEMPT_WAKER.data())
+}
+
 /// Resolves a field in place with one poll of its resolver's future:
 /// `None` when it would wait, failed, or is not the object's.
 #[doc(hidden)]
@@ -295,7 +328,7 @@ pub fn resolve_field_now(
     future: impl Future<Output = ServerResult<Option<Value>>>,
 ) -> Option<Value> {
     let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut cx = std::task::Context::from_waker(&ATTEMPT_WAKER);
     match future.as_mut().poll(&mut cx) {
         std::task::Poll::Ready(Ok(value)) => value,
         _ => None,
@@ -361,6 +394,13 @@ pub struct Fields<'a> {
     /// `None` when fields run serially: each must wait for the one before
     /// it.
     waker: Option<std::task::Waker>,
+    /// The fields are resolved inside an attempt to answer their object's
+    /// field in place: the first field that cannot be answered now
+    /// abandons the set.
+    attempt: bool,
+    /// A field could not be answered now during an attempt; collecting
+    /// stopped there.
+    abandoned: bool,
 }
 
 impl<'a> Fields<'a> {
@@ -405,6 +445,14 @@ impl<'a> Fields<'a> {
                         if let Some(errors_before) = errors_before {
                             take_errors_back(ctx, errors_before);
                         }
+                    }
+                    if self.attempt && !field.node.selection_set.node.items.is_empty() {
+                        // Not answered in place, and its selection set would
+                        // run again in a fallback future: the enclosing
+                        // attempt ends here instead. (A leaf's fallback
+                        // below costs one resolver call, and may answer.)
+                        self.abandoned = true;
+                        return Ok(());
                     }
 
                     let resolve_fut = Box::pin({
@@ -525,6 +573,10 @@ impl<'a> Fields<'a> {
                                 continue;
                             }
                             std::task::Poll::Ready(Err(error)) => return Err(error),
+                            std::task::Poll::Pending if self.attempt => {
+                                self.abandoned = true;
+                                return Ok(());
+                            }
                             std::task::Poll::Pending => {}
                         }
                     }
@@ -583,9 +635,15 @@ impl<'a> Fields<'a> {
                     });
                     if applies_concrete_object {
                         root.collect_all_fields(&ctx.with_selection_set(selection_set), self)?;
+                        if self.abandoned {
+                            return Ok(());
+                        }
                     } else if type_condition.is_none_or(|condition| T::type_name() == condition) {
                         // The fragment applies to an interface type.
                         self.add_set(&ctx.with_selection_set(selection_set), root)?;
+                        if self.abandoned {
+                            return Ok(());
+                        }
                     }
                 }
             }
