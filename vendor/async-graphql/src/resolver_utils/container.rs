@@ -214,6 +214,28 @@ fn merge_value(prev_value: &mut Value, value: Value) {
     }
 }
 
+/// At most how many fields a selection set answers: its fields, and those
+/// of its fragments, whether or not they apply (a union's members each
+/// select theirs). Sizing the slots for the fields alone grew them, a copy
+/// each time, for every object selected through fragments. Fragments
+/// within fragments reserve more when they are reached (`Fields::add_set`).
+fn slots_needed(ctx: &ContextSelectionSet<'_>) -> usize {
+    ctx.item
+        .node
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(fragment) => fragment.node.selection_set.node.items.len(),
+            Selection::FragmentSpread(spread) => ctx
+                .query_env
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| fragment.node.selection_set.node.items.len()),
+        })
+        .sum()
+}
+
 async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
@@ -234,8 +256,7 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     // (and, at every nested level, double the work below it).
     let attempt = waker.as_ref().is_some_and(is_attempt_waker);
     let mut fields = Fields {
-        // Sized for the selection set itself (fragments may add more).
-        slots: Vec::with_capacity(ctx.item.node.items.len()),
+        slots: Vec::with_capacity(slots_needed(ctx)),
         waker,
         attempt,
         abandoned: false,
@@ -620,19 +641,29 @@ impl<'a> Fields<'a> {
                     // belongs to (GraphQL spec, DoesFragmentTypeApply). Upstream
                     // only looks at interfaces, so `... on SomeUnion` was dropped
                     // wherever the field's own type was not that union.
+                    // The condition's kind is looked up first: a fragment on
+                    // another object type (a union's other members) then costs
+                    // one lookup, not two SipHash ones.
                     let applies_concrete_object = type_condition.is_some_and(|condition| {
                         let registry = &ctx.schema_env.registry;
                         introspection_type_name == condition
-                            || registry
-                                .implements
-                                .get(&*introspection_type_name)
-                                .is_some_and(|interfaces| interfaces.contains(condition))
-                            || matches!(
-                                registry.types.get(condition),
-                                Some(crate::registry::MetaType::Union { possible_types, .. })
-                                    if possible_types.contains(&*introspection_type_name)
-                            )
+                            || match registry.types.get(condition) {
+                                Some(crate::registry::MetaType::Interface { .. }) => registry
+                                    .implements
+                                    .get(&*introspection_type_name)
+                                    .is_some_and(|interfaces| interfaces.contains(condition)),
+                                Some(crate::registry::MetaType::Union { possible_types, .. }) => {
+                                    possible_types.contains(&*introspection_type_name)
+                                }
+                                _ => false,
+                            }
                     });
+                    if applies_concrete_object || type_condition.is_none_or(|c| T::type_name() == c)
+                    {
+                        // The slots were sized for the enclosing selection
+                        // set; a fragment's fields would grow them one by one.
+                        self.slots.reserve(selection_set.node.items.len());
+                    }
                     if applies_concrete_object {
                         root.collect_all_fields(&ctx.with_selection_set(selection_set), self)?;
                         if self.abandoned {
