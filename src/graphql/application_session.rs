@@ -7,7 +7,6 @@ use super::enums::SessionStatus;
 use super::objects::{Application, ApplicationSession};
 use super::scalars::{DateTime, Json};
 use super::session_fields::{SessionMetadata, session_object};
-use crate::store::keys::ZonedId;
 use crate::store::status::{EffectiveStatus, effective_status};
 
 session_object!(

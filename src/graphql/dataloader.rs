@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
@@ -75,8 +75,9 @@ struct Pending<L: Loader> {
     keys: FxHashSet<L::Key>,
     batch: Option<Arc<Batch<L>>>,
     /// Values another statement already read (see [`Primer`]), found or
-    /// not: their keys never join a batch.
-    primed: FxHashMap<L::Key, Option<L::Value>>,
+    /// not: their keys never join a batch. A hashbrown map, so that
+    /// [`DataLoader::load_one_by`] looks them up by a borrowed key.
+    primed: hashbrown::HashMap<L::Key, Option<L::Value>, FxBuildHasher>,
 }
 
 /// Fills a [`DataLoader`] with values read by another statement (a page
@@ -116,13 +117,30 @@ impl<L: Loader> DataLoader<L> {
             pending: Arc::new(Mutex::new(Pending {
                 keys: FxHashSet::default(),
                 batch: None,
-                primed: FxHashMap::default(),
+                primed: hashbrown::HashMap::default(),
             })),
         }
     }
 
     pub fn primer(&self) -> Primer<L> {
         Primer(self.pending.clone())
+    }
+
+    /// [`Self::load_one`] of the key `key` borrows from: a value another
+    /// statement read (the usual case for a joined relation) is found
+    /// without building the owned key.
+    pub async fn load_one_by<Q>(&self, key: &Q) -> Result<Option<L::Value>, L::Error>
+    where
+        Q: Hash + hashbrown::Equivalent<L::Key> + ?Sized,
+        for<'q> &'q Q: Into<L::Key>,
+    {
+        {
+            let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(primed) = pending.primed.get(key) {
+                return Ok(primed.clone());
+            }
+        }
+        self.load_one(key.into()).await
     }
 
     /// The value for `key`, `None` when nothing was found for it. The key

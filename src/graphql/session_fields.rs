@@ -60,7 +60,7 @@ macro_rules! session_object {
             pub(super) async fn application(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Application>> {
                 let Some(id) = &self.0.application_id else { return Ok(None) };
                 let state = state(ctx)?;
-                let row = state.loaders.applications.load_one(ZonedId::new(&self.0.zone_id, id)).await.map_err(Into::into);
+                let row = state.loaders.applications.load_one_by(&$crate::store::keys::ZonedIdRef::new(&self.0.zone_id, id)).await.map_err(Into::into);
                 Ok(fail(state, row)?.map(Application))
             }
 

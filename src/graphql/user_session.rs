@@ -10,7 +10,7 @@ use super::objects::{Application, SessionConnection, SessionList, User, UserAgen
 use super::scalars::{DateTime, Json};
 use super::session_fields::{SessionMetadata, session_object};
 use crate::entities::enums::SessionType as StoredSessionType;
-use crate::store::keys::ZonedId;
+use crate::store::keys::{ZonedId, ZonedIdRef};
 use crate::store::session_lists::Owner;
 use crate::store::status::{EffectiveStatus, effective_status};
 
@@ -30,7 +30,7 @@ session_object!(
         async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
             let Some(id) = &self.0.user_id else { return Ok(None) };
             let state = state(ctx)?;
-            let row = state.loaders.users.load_one(ZonedId::new(&self.0.zone_id, id)).await.map_err(Into::into);
+            let row = state.loaders.users.load_one_by(&ZonedIdRef::new(&self.0.zone_id, id)).await.map_err(Into::into);
             Ok(fail(state, row)?.map(User))
         }
 
@@ -46,7 +46,7 @@ session_object!(
         async fn user_agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserAgent>> {
             let Some(id) = &self.0.user_agent_id else { return Ok(None) };
             let state = state(ctx)?;
-            let row = state.loaders.user_agents.load_one(ZonedId::new(&self.0.zone_id, id)).await.map_err(Into::into);
+            let row = state.loaders.user_agents.load_one_by(&ZonedIdRef::new(&self.0.zone_id, id)).await.map_err(Into::into);
             Ok(fail(state, row)?.map(UserAgent))
         }
 
@@ -160,7 +160,7 @@ async fn load_user_session(
     let row = state
         .loaders
         .sessions
-        .load_one(ZonedId::new(zone_id, id))
+        .load_one_by(&ZonedIdRef::new(zone_id, id))
         .await
         .map_err(Into::into);
     Ok(fail(state, row)?

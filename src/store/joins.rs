@@ -16,11 +16,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 use sea_orm::{DbBackend, DbErr, QueryResult};
 
 use super::decode::{ByPosition, is_null};
-use super::keys::ZonedId;
+use super::keys::{ByZonedId, ZonedId, ZonedIdRef};
 use super::projection::Projection;
 use super::sql::Sql;
 use super::tenancy::push_organization_of;
@@ -66,10 +65,10 @@ impl SessionJoins {
 /// them; `None` where a session names one the caller cannot see.
 #[derive(Debug, Default)]
 pub struct Related {
-    pub users: FxHashMap<ZonedId, Option<Arc<user::Model>>>,
-    pub applications: FxHashMap<ZonedId, Option<Arc<application::Model>>>,
-    pub user_agents: FxHashMap<ZonedId, Option<Arc<user_agent::Model>>>,
-    pub sessions: FxHashMap<ZonedId, Option<Arc<SessionRow>>>,
+    pub users: ByZonedId<Option<Arc<user::Model>>>,
+    pub applications: ByZonedId<Option<Arc<application::Model>>>,
+    pub user_agents: ByZonedId<Option<Arc<user_agent::Model>>>,
+    pub sessions: ByZonedId<Option<Arc<SessionRow>>>,
 }
 
 /// One joined table: which session level's foreign key it follows, and
@@ -202,7 +201,7 @@ impl JoinPlan {
                     Table::UserAgents => from.user_agent_id.as_deref(),
                     Table::Sessions => from.parent_id.as_deref(),
                 }?;
-                Some(ZonedId::new(&from.zone_id, id))
+                Some(ZonedIdRef::new(&from.zone_id, id))
             });
             let Some(key) = key else {
                 if step.table == Table::Sessions {
@@ -224,7 +223,7 @@ impl JoinPlan {
                     user_agent::Model::from_row_at(result, mask, step.offset)
                 })?,
                 Table::Sessions => {
-                    read_into(&mut related.sessions, key.clone(), found, || {
+                    read_into(&mut related.sessions, key, found, || {
                         SessionRow::from_row_at(result, mask, step.offset)
                     })?;
                     levels.push(related.sessions.get(&key).cloned().flatten());
@@ -235,11 +234,12 @@ impl JoinPlan {
     }
 }
 
-/// Records the joined record of `key`, decoding it only the first time
-/// (sessions of one page often share their application or user agent).
+/// Records the joined record of `key`, decoding it (and making its key)
+/// only the first time: sessions of one page often share their
+/// application or user agent.
 fn read_into<R>(
-    found_records: &mut FxHashMap<ZonedId, Option<Arc<R>>>,
-    key: ZonedId,
+    found_records: &mut ByZonedId<Option<Arc<R>>>,
+    key: ZonedIdRef<'_>,
     found: bool,
     decode: impl FnOnce() -> Result<R, DbErr>,
 ) -> Result<(), DbErr> {
@@ -251,7 +251,7 @@ fn read_into<R>(
     } else {
         None
     };
-    found_records.insert(key, record);
+    found_records.insert(ZonedId::from(&key), record);
     Ok(())
 }
 
