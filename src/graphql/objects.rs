@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_graphql::{ID, Interface, Union};
 
 use super::enums::SessionStatus;
+use super::loaders::{LoadError, SessionPage};
 use super::scalars::{DateTime, Json};
 use super::session_fields::SessionMetadata;
 
@@ -218,6 +219,9 @@ pub struct SessionConnection {
     /// The to-one relations of the sessions the document selects, read
     /// with the page.
     pub joins: Arc<SessionJoins>,
+    /// The page once its loader answered: the connection's fields
+    /// (`nodes` and `totalCount` most often) share one lookup of it.
+    pub loaded: tokio::sync::OnceCell<Result<Option<Arc<SessionPage>>, LoadError>>,
 }
 
 /// Whose sessions a connection lists.

@@ -99,6 +99,7 @@ impl SessionConnection {
             args,
             count_in_page: shape.count_in_page,
             joins: shape.joins,
+            loaded: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -118,11 +119,11 @@ impl SessionConnection {
 
     async fn load_page(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<SessionPage>> {
         let state = state(ctx)?;
-        let page = state
-            .loaders
-            .session_pages
-            .load_one(self.page_key())
+        let page = self
+            .loaded
+            .get_or_init(|| state.loaders.session_pages.load_one(self.page_key()))
             .await
+            .clone()
             .map_err(Into::into);
         Ok(fail(state, page)?.unwrap_or_else(|| {
             Arc::new(SessionPage {
