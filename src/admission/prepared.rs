@@ -405,7 +405,7 @@ mod tests {
             prepared("query { session(id: \"s\") { ... on UserSession { id user { email } } } }")
                 .projection;
         assert_eq!(
-            p.select_list(Table::Users),
+            &*p.select_list(Table::Users),
             "zone_id, id, NULL AS organization_id, NULL AS created_at, NULL AS updated_at, \
              email, NULL AS email_verified, NULL AS authenticated_at, NULL AS issuer, \
              NULL AS provider_id, NULL AS subject"
