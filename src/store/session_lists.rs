@@ -280,8 +280,14 @@ impl Reader {
             }
         }
         let selected = projection.mask(Table::Sessions);
-        for result in self.query(sql.build()).await? {
-            let row = SessionRow::from_row(&result, selected)?;
+        let results = self.query(sql.build()).await?;
+        // One owner's page (a zone's list, one session's children) is
+        // made at its full size: growing a vector of rows this size one
+        // doubling at a time copied it five times over for a page of 50.
+        // Many owners' pages grow as they fill, most being short.
+        let rows_per_page = if owners.len() == 1 { results.len() } else { 0 };
+        for result in &results {
+            let row = SessionRow::from_row(result, selected)?;
             let total = if with_total {
                 // The count follows the session's columns.
                 result.try_get_by_index::<i64>(SessionRow::COLUMNS)?
@@ -289,7 +295,7 @@ impl Reader {
                 0
             };
             if let Some(plan) = &joined {
-                plan.read(&result, &row, &self.projection, &mut related)?;
+                plan.read(result, &row, &self.projection, &mut related)?;
             }
             let owner_id = match owner {
                 // So does a descendant's owner.
@@ -299,7 +305,10 @@ impl Reader {
                     None => continue,
                 },
             };
-            let page = pages.entry(owner_id).or_default();
+            let page = pages.entry(owner_id).or_insert_with(|| OwnerRows {
+                rows: Vec::with_capacity(rows_per_page),
+                total: 0,
+            });
             page.rows.push(row);
             page.total = total;
         }
@@ -371,24 +380,27 @@ impl Reader {
         let mut related = Related::default();
         let sessions_selected = self.projection.mask(Table::Sessions);
         let users_selected = self.projection.mask(Table::Users);
-        for result in self.query(sql.build()).await? {
+        let results = self.query(sql.build()).await?;
+        // Made at its full size, as in `read_session_pages`.
+        page.rows.reserve_exact(results.len());
+        for result in &results {
             if found.is_none() {
                 found = Some(user::Model::from_row_at(
-                    &result,
+                    result,
                     users_selected,
                     page_columns,
                 )?);
             }
             // The session's `id`, never left out, is NULL for no session.
-            if is_null(&result, 1)? {
+            if is_null(result, 1)? {
                 continue;
             }
-            let row = SessionRow::from_row(&result, sessions_selected)?;
+            let row = SessionRow::from_row(result, sessions_selected)?;
             if with_total {
                 page.total = result.try_get_by_index::<i64>(SessionRow::COLUMNS)?;
             }
             if let Some(plan) = &joined {
-                plan.read(&result, &row, &self.projection, &mut related)?;
+                plan.read(result, &row, &self.projection, &mut related)?;
             }
             page.rows.push(row);
         }
