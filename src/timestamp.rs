@@ -1,6 +1,6 @@
 //! The one place timestamps are parsed and printed (SPEC §2, "Timestamps").
 
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::Serializer;
 
 /// Parses strict RFC 3339: a `T` between date and time and an explicit
@@ -28,8 +28,59 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
 /// microsecond. Truncated here, not only where values are stored, because
 /// some instants never pass through a database (a RESYNC's `Utc::now()`)
 /// and `AutoSi` would print their nanoseconds.
+///
+/// Written digit by digit: chrono's general formatter was 1% of a nested
+/// query's instructions. Years outside 0000-9999 and leap seconds, which
+/// chrono prints its own way, still go through it.
 pub fn format(at: &DateTime<Utc>) -> String {
-    truncate_to_micros(*at).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let at = truncate_to_micros(*at);
+    let (date, time) = (at.date_naive(), at.time());
+    let nanos = time.nanosecond();
+    let Ok(year @ 0..=9999) = u32::try_from(date.year()) else {
+        return at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    };
+    if nanos >= 1_000_000_000 {
+        return at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    }
+    // "YYYY-MM-DDTHH:MM:SS" then ".mmm" or ".uuuuuu", then "Z": ASCII only.
+    let mut text = [0u8; 27];
+    put_digits(&mut text[0..4], year);
+    for (at, separator, value) in [
+        (4, b'-', date.month()),
+        (7, b'-', date.day()),
+        (10, b'T', time.hour()),
+        (13, b':', time.minute()),
+        (16, b':', time.second()),
+    ] {
+        text[at] = separator;
+        put_digits(&mut text[at + 1..at + 3], value);
+    }
+    // AutoSi: milliseconds when the rest is zero, else microseconds (the
+    // nanoseconds were truncated away above).
+    let end = if nanos == 0 {
+        19
+    } else if nanos % 1_000_000 == 0 {
+        text[19] = b'.';
+        put_digits(&mut text[20..23], nanos / 1_000_000);
+        23
+    } else {
+        text[19] = b'.';
+        put_digits(&mut text[20..26], nanos / 1_000);
+        26
+    };
+    text[end] = b'Z';
+    match std::str::from_utf8(&text[..=end]) {
+        Ok(text) => text.to_owned(),
+        Err(_) => at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    }
+}
+
+/// Fills `digits` with `value`'s last decimal digits, zero-padded.
+fn put_digits(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -84,6 +135,35 @@ mod tests {
             .split_once('.')
             .map_or("", |(_, rest)| rest.trim_end_matches('Z'));
         assert!(fraction.len() <= 6, "{printed}");
+    }
+
+    #[test]
+    fn prints_as_chrono_does() {
+        // Instants spread over the years 0000-9999 with every kind of
+        // fraction (none, milliseconds, microseconds), and the edges.
+        let mut seconds: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
+        let last = 253_402_300_799; // 9999-12-31T23:59:59Z
+        let mut step = 0u32;
+        while seconds <= last {
+            for nanos in [0, 500_000_000, 7_000_000, 123_456_000, 999_999_999, 1_000] {
+                let at = DateTime::from_timestamp(seconds, nanos).unwrap();
+                let chrono = truncate_to_micros(at).to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                assert_eq!(format(&at), chrono);
+            }
+            step = step.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            seconds += 9_000_000 + i64::from(step % 3_000_000);
+        }
+        for at in [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::from_timestamp(last + 1, 0).unwrap(),
+            DateTime::from_timestamp(-62_167_219_201, 0).unwrap(),
+            // A leap second, as chrono represents it.
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+        ] {
+            let chrono = truncate_to_micros(at).to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            assert_eq!(format(&at), chrono);
+        }
     }
 
     #[test]
