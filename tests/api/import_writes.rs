@@ -208,7 +208,43 @@ async fn timestamps_decode_to_the_microsecond(db: TestDb) {
     assert!(read.is_err(), "infinity read as {read:?}");
 }
 
+/// Text reads back as stored, ASCII or not: PostgreSQL's text decoding
+/// takes ASCII without a full UTF-8 check (see vendor/sqlx-postgres).
+async fn text_decodes_ascii_and_beyond(db: TestDb) {
+    let conn = db.connect().await;
+    let texts = [
+        "",
+        "a",
+        "seven77",
+        "exactly8",
+        "ses_0123456789ab",
+        "caf\u{e9}",
+        "\u{e9}t\u{e9} \u{2014} na\u{ef}ve r\u{e9}sum\u{e9}s, longer than a word",
+        "\u{1F600} then ascii",
+        "an ascii prefix longer than two words, then \u{fc}",
+        "\u{7f} delete, tab\t and newline\n",
+    ];
+    for text in texts {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                if db.backend.is_postgres() {
+                    "SELECT CAST($1 AS TEXT) AS t"
+                } else {
+                    "SELECT CAST(? AS TEXT) AS t"
+                },
+                [text.into()],
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        let read: String = row.try_get("", "t").expect("decodes");
+        assert_eq!(read, text);
+    }
+}
+
 crate::on_both_databases!(
+    text_decodes_ascii_and_beyond,
     timestamps_decode_to_the_microsecond,
     an_import_leaves_the_tables_vacuumed,
     imports_the_example_and_reads_it_back,
