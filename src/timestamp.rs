@@ -34,13 +34,19 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
 /// chrono prints its own way, still go through it.
 pub fn format(at: &DateTime<Utc>) -> String {
     let at = truncate_to_micros(*at);
+    format_in_digits(&at).unwrap_or_else(|| at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+/// `at` (truncated to the microsecond) as `format` prints it, or `None`
+/// for a year outside 0000-9999 or a leap second.
+fn format_in_digits(at: &DateTime<Utc>) -> Option<String> {
     let (date, time) = (at.date_naive(), at.time());
     let nanos = time.nanosecond();
-    let Ok(year @ 0..=9999) = u32::try_from(date.year()) else {
-        return at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-    };
+    let year = u32::try_from(date.year())
+        .ok()
+        .filter(|year| *year <= 9999)?;
     if nanos >= 1_000_000_000 {
-        return at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        return None;
     }
     // "YYYY-MM-DDTHH:MM:SS" then ".mmm" or ".uuuuuu", then "Z": ASCII only.
     let mut text = [0u8; 27];
@@ -55,11 +61,10 @@ pub fn format(at: &DateTime<Utc>) -> String {
         text[at] = separator;
         put_digits(&mut text[at + 1..at + 3], value);
     }
-    // AutoSi: milliseconds when the rest is zero, else microseconds (the
-    // nanoseconds were truncated away above).
+    // AutoSi: milliseconds when the rest is zero, else microseconds.
     let end = if nanos == 0 {
         19
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         text[19] = b'.';
         put_digits(&mut text[20..23], nanos / 1_000_000);
         23
@@ -69,10 +74,7 @@ pub fn format(at: &DateTime<Utc>) -> String {
         26
     };
     text[end] = b'Z';
-    match std::str::from_utf8(&text[..=end]) {
-        Ok(text) => text.to_owned(),
-        Err(_) => at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-    }
+    std::str::from_utf8(&text[..=end]).ok().map(str::to_owned)
 }
 
 /// Fills `digits` with `value`'s last decimal digits, zero-padded.

@@ -184,26 +184,17 @@ async fn timestamps_decode_to_the_microsecond(db: TestDb) {
         "9999-12-31T23:59:59.999999Z",
     ];
     for instant in instants {
-        let row = conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                conn.get_database_backend(),
-                format!("SELECT CAST('{instant}' AS timestamptz) AS at"),
-            ))
-            .await
-            .expect("query")
-            .expect("row");
+        let row = one_row(
+            &conn,
+            &format!("SELECT CAST('{instant}' AS timestamptz) AS at"),
+            [],
+        )
+        .await;
         let read: chrono::DateTime<chrono::Utc> = row.try_get("", "at").expect("decodes");
         let expected = chrono::DateTime::parse_from_rfc3339(instant).expect("rfc 3339");
         assert_eq!(read, expected, "{instant}");
     }
-    let row = conn
-        .query_one_raw(sea_orm::Statement::from_string(
-            conn.get_database_backend(),
-            "SELECT CAST('infinity' AS timestamptz) AS at".to_owned(),
-        ))
-        .await
-        .expect("query")
-        .expect("row");
+    let row = one_row(&conn, "SELECT CAST('infinity' AS timestamptz) AS at", []).await;
     let read: Result<chrono::DateTime<chrono::Utc>, _> = row.try_get("", "at");
     assert!(read.is_err(), "infinity read as {read:?}");
 }
@@ -225,22 +216,31 @@ async fn text_decodes_ascii_and_beyond(db: TestDb) {
         "\u{7f} delete, tab\t and newline\n",
     ];
     for text in texts {
-        let row = conn
-            .query_one_raw(sea_orm::Statement::from_sql_and_values(
-                conn.get_database_backend(),
-                if db.backend.is_postgres() {
-                    "SELECT CAST($1 AS TEXT) AS t"
-                } else {
-                    "SELECT CAST(? AS TEXT) AS t"
-                },
-                [text.into()],
-            ))
-            .await
-            .expect("query")
-            .expect("row");
+        let sql = if db.backend.is_postgres() {
+            "SELECT CAST($1 AS TEXT) AS t"
+        } else {
+            "SELECT CAST(? AS TEXT) AS t"
+        };
+        let row = one_row(&conn, sql, [text.into()]).await;
         let read: String = row.try_get("", "t").expect("decodes");
         assert_eq!(read, text);
     }
+}
+
+/// The one row `sql` returns.
+async fn one_row<const N: usize>(
+    conn: &sea_orm::DatabaseConnection,
+    sql: &str,
+    values: [sea_orm::Value; N],
+) -> sea_orm::QueryResult {
+    conn.query_one_raw(sea_orm::Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await
+    .expect("query")
+    .expect("row")
 }
 
 crate::on_both_databases!(

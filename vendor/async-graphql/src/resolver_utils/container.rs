@@ -658,20 +658,21 @@ impl<'a> Fields<'a> {
                                 _ => false,
                             }
                     });
-                    if applies_concrete_object || type_condition.is_none_or(|c| T::type_name() == c)
-                    {
-                        // The slots were sized for the enclosing selection
-                        // set; a fragment's fields would grow them one by one.
+                    // Otherwise the fragment applies to an interface type.
+                    let applies_to_interface = !applies_concrete_object
+                        && type_condition.is_none_or(|condition| T::type_name() == condition);
+                    if applies_concrete_object || applies_to_interface {
+                        // `slots_needed` counted the fields of the selection
+                        // set's own fragments; a fragment nested in one adds
+                        // its fields here rather than growing the slots one
+                        // by one.
                         self.slots.reserve(selection_set.node.items.len());
-                    }
-                    if applies_concrete_object {
-                        root.collect_all_fields(&ctx.with_selection_set(selection_set), self)?;
-                        if self.abandoned {
-                            return Ok(());
+                        let ctx_fragment = ctx.with_selection_set(selection_set);
+                        if applies_concrete_object {
+                            root.collect_all_fields(&ctx_fragment, self)?;
+                        } else {
+                            self.add_set(&ctx_fragment, root)?;
                         }
-                    } else if type_condition.is_none_or(|condition| T::type_name() == condition) {
-                        // The fragment applies to an interface type.
-                        self.add_set(&ctx.with_selection_set(selection_set), root)?;
                         if self.abandoned {
                             return Ok(());
                         }
