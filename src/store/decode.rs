@@ -14,11 +14,10 @@ use crate::entities::{application, user, user_agent};
 
 /// A model that can be read from a row's columns, in model order, from the
 /// first column or (for rows joined into another's statement) from an
-/// offset.
+/// offset. The model's columns in a row are the selected ones
+/// ([`super::Projection::width`] of them); a statement's extra columns
+/// follow.
 pub trait ByPosition: Sized {
-    /// How many columns the model takes; a statement's extra columns follow.
-    const COLUMNS: usize;
-
     /// `selected` has a bit per column (see [`super::Projection::mask`]):
     /// columns without one were left out of the statement and read as
     /// their type's default, which no field of the request reads.
@@ -106,11 +105,12 @@ not_null!(
     OwnerType
 );
 
-/// The value of the model's column `bit`, at the row's column `index`, or
-/// the type's default when the statement left the column out (its bit in
-/// `selected` is clear). The statement fixes each column's type, so sqlx's
-/// per-value type check is skipped; a mismatch still fails to decode.
-pub fn cell<'r, R, T>(row: &'r R, index: usize, bit: usize, selected: u32) -> Result<T, DbErr>
+/// The value of the model's column `bit`, at the row's column `*next`
+/// (which then moves on), or the type's default when the statement left
+/// the column out (its bit in `selected` is clear; `*next` stays). The
+/// statement fixes each column's type, so sqlx's per-value type check is
+/// skipped; a mismatch still fails to decode.
+pub fn cell<'r, R, T>(row: &'r R, next: &mut usize, bit: usize, selected: u32) -> Result<T, DbErr>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
@@ -119,6 +119,8 @@ where
     if selected & (1 << bit) == 0 {
         return Ok(T::default());
     }
+    let index = *next;
+    *next += 1;
     let value = row
         .try_get_raw(index)
         .map_err(|error| DbErr::Type(format!("column {index}: {error}")))?;
@@ -178,18 +180,17 @@ pub fn columns<E: sea_orm::EntityTrait>() -> String {
 macro_rules! by_position {
     ($model:path { $($field:ident),* $(,)? }) => {
         impl $crate::store::decode::ByPosition for $model {
-            const COLUMNS: usize = [$(stringify!($field)),*].len();
-
             fn from_pg(
                 row: &sea_orm::sqlx::postgres::PgRow,
                 selected: u32,
                 offset: usize,
             ) -> Result<Self, sea_orm::DbErr> {
                 let mut bits = 0..;
+                let mut next = offset;
                 Ok(Self {
                     $($field: {
                         let bit = bits.next().unwrap_or_default();
-                        $crate::store::decode::cell(row, offset + bit, bit, selected)?
+                        $crate::store::decode::cell(row, &mut next, bit, selected)?
                     },)*
                 })
             }
@@ -200,10 +201,11 @@ macro_rules! by_position {
                 offset: usize,
             ) -> Result<Self, sea_orm::DbErr> {
                 let mut bits = 0..;
+                let mut next = offset;
                 Ok(Self {
                     $($field: {
                         let bit = bits.next().unwrap_or_default();
-                        $crate::store::decode::cell(row, offset + bit, bit, selected)?
+                        $crate::store::decode::cell(row, &mut next, bit, selected)?
                     },)*
                 })
             }

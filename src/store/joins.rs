@@ -103,7 +103,7 @@ impl JoinPlan {
         let mut steps = Vec::new();
         let mut offset = base_columns;
         let mut levels = 1;
-        plan(joins, 0, &mut levels, &mut offset, &mut steps);
+        plan(projection, joins, 0, &mut levels, &mut offset, &mut steps);
         sql.push("SELECT base.*");
         for (index, step) in steps.iter().enumerate() {
             sql.push(", ")
@@ -278,24 +278,17 @@ fn foreign_key_column(table: Table) -> &'static str {
 /// The steps of `joins` from session level `level`, in select order: the
 /// level's own relations, then its parent (a new level) and the parent's.
 fn plan(
+    projection: &Projection,
     joins: &SessionJoins,
     level: usize,
     levels: &mut usize,
     offset: &mut usize,
     steps: &mut Vec<Step>,
 ) {
-    for (wanted, table, columns) in [
-        (joins.user, Table::Users, user::Model::COLUMNS),
-        (
-            joins.application,
-            Table::Applications,
-            application::Model::COLUMNS,
-        ),
-        (
-            joins.user_agent,
-            Table::UserAgents,
-            user_agent::Model::COLUMNS,
-        ),
+    for (wanted, table) in [
+        (joins.user, Table::Users),
+        (joins.application, Table::Applications),
+        (joins.user_agent, Table::UserAgents),
     ] {
         if wanted {
             steps.push(Step {
@@ -303,7 +296,7 @@ fn plan(
                 from_level: level,
                 offset: *offset,
             });
-            *offset += columns;
+            *offset += projection.width(table);
         }
     }
     if let Some(parent) = &joins.parent {
@@ -312,9 +305,9 @@ fn plan(
             from_level: level,
             offset: *offset,
         });
-        *offset += SessionRow::COLUMNS;
+        *offset += projection.width(Table::Sessions);
         let parent_level = *levels;
         *levels += 1;
-        plan(parent, parent_level, levels, offset, steps);
+        plan(projection, parent, parent_level, levels, offset, steps);
     }
 }

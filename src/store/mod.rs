@@ -4,8 +4,8 @@
 //!
 //! Every statement is limited to the caller's zones and organization
 //! ([`tenancy`]), keeps within one zone (SPEC §4), and is decoded by column
-//! position ([`decode`]), with the columns a request never reads selected
-//! as `NULL` ([`Projection`]).
+//! position ([`decode`]), with the columns a request never reads left out
+//! ([`Projection`]).
 //!
 //! - [`Reader`]: the reads of one request. Lookups and root lists in
 //!   [`records`], session connections in [`session_lists`], whole trees in

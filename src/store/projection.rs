@@ -1,9 +1,11 @@
 //! Which columns a request's statements select. A column that only feeds
-//! fields the document never asks for is selected as `NULL` in its place,
-//! so rows keep their positions for [`ByPosition`] and the database neither
-//! reads nor sends it; the decoder skips it. (A nested query that asks for `user { email }`
-//! and `application { name }` otherwise decodes every user's and
-//! application's columns, the applications' JSON included.)
+//! fields the document never asks for is left out of the select list, so
+//! the database neither reads nor sends it and the driver does not split
+//! it out of each row; [`ByPosition`] finds a selected column by counting
+//! the selected ones before it, and reads a left-out one as its type's
+//! default. (A nested query that asks for `user { email }` and
+//! `application { name }` otherwise decodes every user's and application's
+//! columns, the applications' JSON included.)
 //!
 //! The decision is by field name over the whole document, every operation
 //! and fragment included, whatever type the field is on: asking for
@@ -193,8 +195,14 @@ impl Projection {
         self.0[table.slot()]
     }
 
-    /// The select list for `table`: every column in model order, `NULL`
-    /// standing in for those not selected.
+    /// How many columns the select list of `table` has: where the columns
+    /// that follow it in a row start.
+    pub fn width(&self, table: Table) -> usize {
+        let columns = table.columns().len();
+        (self.mask(table) & (u32::MAX >> (32 - columns))).count_ones() as usize
+    }
+
+    /// The select list for `table`: its selected columns in model order.
     pub fn select_list(&self, table: Table) -> Arc<str> {
         self.qualified_select_list(table, "")
     }
@@ -230,13 +238,11 @@ impl Projection {
         let mask = self.mask(table);
         let mut list = String::with_capacity(256);
         for (bit, column) in table.columns().iter().enumerate() {
-            if bit > 0 {
-                list.push_str(", ");
-            }
             if mask & (1 << bit) == 0 {
-                list.push_str("NULL AS ");
-                list.push_str(column.name);
                 continue;
+            }
+            if !list.is_empty() {
+                list.push_str(", ");
             }
             let (before, after) = column.expression.unwrap_or(("", ""));
             list.push_str(before);
@@ -293,5 +299,23 @@ mod tests {
             0b10_1011
         );
         assert_eq!(Projection::ALL.mask(Table::Sessions), u32::MAX);
+    }
+
+    #[test]
+    fn a_width_counts_the_selected_columns_of_the_table() {
+        let p = Projection::for_fields(|field| field == "email");
+        assert_eq!(p.width(Table::Users), 3);
+        assert_eq!(
+            p.including(Table::Users, "created_at").width(Table::Users),
+            4
+        );
+        for table in [
+            Table::Users,
+            Table::Applications,
+            Table::UserAgents,
+            Table::Sessions,
+        ] {
+            assert_eq!(Projection::ALL.width(table), table.columns().len());
+        }
     }
 }

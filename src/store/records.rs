@@ -102,7 +102,7 @@ impl Reader {
             &self.access,
             &self.projection,
             joins,
-            SessionRow::COLUMNS,
+            self.projection.width(Table::Sessions),
             |sql| self.push_by_id(sql, Table::Sessions, ids),
         );
         let selected = self.projection.mask(Table::Sessions);

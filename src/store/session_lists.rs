@@ -250,6 +250,7 @@ impl Reader {
             None => self.projection,
         };
         let columns = projection.select_list(Table::Sessions);
+        let session_columns = projection.width(Table::Sessions);
         let mut sql = Sql::new(self.backend());
         let mut joined = None;
         if owner == Owner::Ancestor {
@@ -261,7 +262,7 @@ impl Reader {
             if joins.is_empty() {
                 push_page(&mut sql, &request, &columns, &ids, false);
             } else {
-                let base_columns = SessionRow::COLUMNS + usize::from(with_total);
+                let base_columns = session_columns + usize::from(with_total);
                 joined = Some(JoinPlan::push(
                     &mut sql,
                     &self.access,
@@ -290,7 +291,7 @@ impl Reader {
             let row = SessionRow::from_row(result, selected)?;
             let total = if with_total {
                 // The count follows the session's columns.
-                result.try_get_by_index::<i64>(SessionRow::COLUMNS)?
+                result.try_get_by_index::<i64>(session_columns)?
             } else {
                 0
             };
@@ -299,7 +300,7 @@ impl Reader {
             }
             let owner_id = match owner {
                 // So does a descendant's owner.
-                Owner::Ancestor => result.try_get_by_index::<String>(SessionRow::COLUMNS)?,
+                Owner::Ancestor => result.try_get_by_index::<String>(session_columns)?,
                 _ => match owner_column_of(owner, &row) {
                     Some(owner_id) => owner_id.to_owned(),
                     None => continue,
@@ -356,7 +357,8 @@ impl Reader {
         } else {
             ") found LEFT JOIN ("
         });
-        let rank_column = SessionRow::COLUMNS + usize::from(with_total);
+        let session_columns = self.projection.width(Table::Sessions);
+        let rank_column = session_columns + usize::from(with_total);
         let (joined, page_columns) = if joins.is_empty() {
             push_page(&mut sql, &request, &columns, &owners, true);
             (None, rank_column + 1)
@@ -397,7 +399,7 @@ impl Reader {
             }
             let row = SessionRow::from_row(result, sessions_selected)?;
             if with_total {
-                page.total = result.try_get_by_index::<i64>(SessionRow::COLUMNS)?;
+                page.total = result.try_get_by_index::<i64>(session_columns)?;
             }
             if let Some(plan) = &joined {
                 plan.read(result, &row, &self.projection, &mut related)?;

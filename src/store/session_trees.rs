@@ -188,14 +188,15 @@ impl Reader {
             .bind(zone_id.to_owned())
             .push(" AND sessions.id = up.member_id AND up.member_id <> up.descendant_id");
         push_organization(&mut sql, &self.access, OrganizationColumn::Nullable);
-        // Qualified: the select list stands `NULL` in for a `depth` the
-        // document does not read, and a bare name would order by that.
+        // Qualified: the chain's stored depth, whether or not the select
+        // list carries it.
         sql.push(") chain ORDER BY chain.descendant_id, chain.depth");
         let selected = self.projection.mask(Table::Sessions);
         for result in self.query(sql.build()).await? {
             let row = SessionRow::from_row(&result, selected)?;
             // The descendant follows the session's columns.
-            let descendant = result.try_get_by_index::<String>(SessionRow::COLUMNS)?;
+            let descendant =
+                result.try_get_by_index::<String>(self.projection.width(Table::Sessions))?;
             chains
                 .entry(ZonedId::new(zone_id, &descendant))
                 .or_default()

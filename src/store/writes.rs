@@ -110,7 +110,9 @@ pub async fn revoke_subtree(
     ));
     let returned = txn.query_all_raw(sql.build()).await?;
     let swept_until = match returned.first() {
-        Some(row) => row.try_get_by_index::<Option<DateTime<Utc>>>(SessionRow::COLUMNS)?,
+        Some(row) => {
+            row.try_get_by_index::<Option<DateTime<Utc>>>(Projection::ALL.width(Table::Sessions))?
+        }
         None => None,
     };
     let mut changed = returned
