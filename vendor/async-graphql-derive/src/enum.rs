@@ -173,6 +173,15 @@ pub fn generate(enum_args: &args::Enum) -> GeneratorResult<TokenStream> {
     };
 
     let visible = visible_fn(&enum_args.visible);
+    // sessiongraph: each item's name is made once, and a value of the
+    // enum picks its own by position (upstream searched the items and
+    // allocated a new `Name` for every value it output).
+    let item_count = enum_items.len();
+    let item_positions = enum_items.iter().enumerate().map(|(position, item)| {
+        quote! {
+            #ident::#item => #position,
+        }
+    });
     let expanded = quote! {
         #[allow(clippy::all, clippy::pedantic)]
         impl #crate_name::resolver_utils::EnumType for #ident {
@@ -185,6 +194,16 @@ pub fn generate(enum_args: &args::Enum) -> GeneratorResult<TokenStream> {
         impl #ident {
             fn __type_name() -> ::std::borrow::Cow<'static, ::std::primitive::str> {
                 #gql_typename
+            }
+
+            fn __value(&self) -> #crate_name::Value {
+                static NAMES: ::std::sync::OnceLock<[#crate_name::Name; #item_count]> =
+                    ::std::sync::OnceLock::new();
+                let names = NAMES.get_or_init(|| [#(#crate_name::Name::new(#enum_names)),*]);
+                let position: usize = match self {
+                    #(#item_positions)*
+                };
+                #crate_name::Value::Enum(::std::clone::Clone::clone(&names[position]))
             }
 
             fn __create_type_info(registry: &mut #crate_name::registry::Registry) -> ::std::string::String {
@@ -225,7 +244,7 @@ pub fn generate(enum_args: &args::Enum) -> GeneratorResult<TokenStream> {
             }
 
             fn to_value(&self) -> #crate_name::Value {
-                #crate_name::resolver_utils::enum_value(*self)
+                self.__value()
             }
 
             fn as_raw_value(&self) -> ::std::option::Option<&Self::RawValueType> {
@@ -244,13 +263,13 @@ pub fn generate(enum_args: &args::Enum) -> GeneratorResult<TokenStream> {
             }
 
             async fn resolve(&self, _: &#crate_name::ContextSelectionSet<'_>, _field: &#crate_name::Positioned<#crate_name::parser::types::Field>) -> #crate_name::ServerResult<#crate_name::Value> {
-                ::std::result::Result::Ok(#crate_name::resolver_utils::enum_value(*self))
+                ::std::result::Result::Ok(self.__value())
             }
         }
 
         impl ::std::convert::From<#ident> for #crate_name::Value {
             fn from(value: #ident) -> #crate_name::Value {
-                #crate_name::resolver_utils::enum_value(value)
+                value.__value()
             }
         }
 
