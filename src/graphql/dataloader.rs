@@ -77,7 +77,7 @@ struct Pending<L: Loader> {
     /// Values another statement already read (see [`Primer`]), found or
     /// not: their keys never join a batch. A hashbrown map, so that
     /// [`DataLoader::load_one_by`] looks them up by a borrowed key.
-    primed: hashbrown::HashMap<L::Key, Option<L::Value>, FxBuildHasher>,
+    primed: PrimedValues<L>,
 }
 
 /// Fills a [`DataLoader`] with values read by another statement (a page
@@ -98,7 +98,28 @@ impl<L: Loader> Primer<L> {
         let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         pending.primed.extend(values);
     }
+
+    /// [`Self::prime`] with a whole map, taken as it is when nothing was
+    /// primed yet (one statement usually joins a request's relations):
+    /// moving it in rather than inserting entry by entry spares hashing
+    /// each key again and growing the map a doubling at a time. A key
+    /// primed twice keeps its later value, as with [`Self::prime`].
+    pub fn prime_all(&self, mut values: PrimedValues<L>) {
+        let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.primed.len() < values.len() {
+            std::mem::swap(&mut pending.primed, &mut values);
+            for (key, value) in values {
+                pending.primed.entry(key).or_insert(value);
+            }
+        } else {
+            pending.primed.extend(values);
+        }
+    }
 }
+
+/// Values primed into a [`DataLoader`], by key.
+pub type PrimedValues<L> =
+    hashbrown::HashMap<<L as Loader>::Key, Option<<L as Loader>::Value>, FxBuildHasher>;
 
 /// What loading a batch gave: a value per key found, or the batch's error.
 type Outcome<L> = Result<FxHashMap<<L as Loader>::Key, <L as Loader>::Value>, <L as Loader>::Error>;

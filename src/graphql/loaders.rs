@@ -316,10 +316,10 @@ impl RelatedPrimers {
             user_agents,
             sessions,
         } = related;
-        self.users.prime(users);
-        self.applications.prime(applications);
-        self.user_agents.prime(user_agents);
-        self.sessions.prime(sessions);
+        self.users.prime_all(users);
+        self.applications.prime_all(applications);
+        self.user_agents.prime_all(user_agents);
+        self.sessions.prime_all(sessions);
     }
 }
 

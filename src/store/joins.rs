@@ -177,6 +177,20 @@ impl JoinPlan {
         self.columns
     }
 
+    /// Makes room in `related` for the records `rows` rows join in (at
+    /// most one per row and table), so that its maps are not grown a
+    /// doubling at a time, each growth hashing every key again.
+    pub fn reserve(&self, related: &mut Related, rows: usize) {
+        for step in &self.steps {
+            match step.table {
+                Table::Users => related.users.reserve(rows),
+                Table::Applications => related.applications.reserve(rows),
+                Table::UserAgents => related.user_agents.reserve(rows),
+                Table::Sessions => related.sessions.reserve(rows),
+            }
+        }
+    }
+
     /// Reads the joined records of one row, whose session is `session`,
     /// into `related`.
     pub fn read(

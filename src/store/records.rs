@@ -117,6 +117,7 @@ impl Reader {
             Err(error) if super::db::is_unreachable(&error) => return Err(error),
             Err(_) => return Ok((self.by_id(ids).await?, related)),
         };
+        plan.reserve(&mut related, results.len());
         for result in results {
             let row = SessionRow::from_row(&result, selected)?;
             plan.read(&result, &row, &self.projection, &mut related)?;

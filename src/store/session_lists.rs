@@ -287,6 +287,9 @@ impl Reader {
         // doubling at a time copied it five times over for a page of 50.
         // Many owners' pages grow as they fill, most being short.
         let rows_per_page = if owners.len() == 1 { results.len() } else { 0 };
+        if let Some(plan) = &joined {
+            plan.reserve(&mut related, results.len());
+        }
         for result in &results {
             let row = SessionRow::from_row(result, selected)?;
             let total = if with_total {
@@ -385,6 +388,9 @@ impl Reader {
         let results = self.query(sql.build()).await?;
         // Made at its full size, as in `read_session_pages`.
         page.rows.reserve_exact(results.len());
+        if let Some(plan) = &joined {
+            plan.reserve(&mut related, results.len());
+        }
         for result in &results {
             if found.is_none() {
                 found = Some(user::Model::from_row_at(
