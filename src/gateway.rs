@@ -86,9 +86,19 @@ impl Gateway {
             projection,
             operation_span: crate::telemetry::current_span(),
         };
+        // Boxed where it is made: the engine's future is kilobytes, and
+        // the tally, the span, the panic guard, the timeout and every
+        // future up to axum's handler would otherwise each hold it whole,
+        // copying it as they are built and first polled (a tenth of a
+        // point lookup's instructions were such copies).
         let run = RequestTally::count(
             &self.metrics,
-            graphql::execute(&self.schema, reads, prepared, request_id.clone()),
+            Box::pin(graphql::execute(
+                &self.schema,
+                reads,
+                prepared,
+                request_id.clone(),
+            )),
         )
         .instrument(crate::telemetry::step_span("graphql.execute"));
         let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await;
