@@ -68,8 +68,16 @@ pub fn holds_nul(query: &str, variables: &Variables) -> bool {
             _ => false,
         }
     }
+    // An escape is found from its backslash (a fast search), with no
+    // lowercased copy of the whole text: only the `u` of `\u0000` has a case.
+    let escapes_nul = query.match_indices('\\').any(|(at, _)| {
+        query
+            .as_bytes()
+            .get(at + 1..at + 6)
+            .is_some_and(|escape| escape[0].eq_ignore_ascii_case(&b'u') && &escape[1..] == b"0000")
+    });
     query.contains('\0')
-        || query.to_ascii_lowercase().contains("\\u0000")
+        || escapes_nul
         || variables
             .iter()
             .any(|(name, value)| name.contains('\0') || in_value(value))
@@ -94,6 +102,9 @@ mod tests {
         assert!(holds_nul("{ session(id: \"\\u0000\") { id } }", &none));
         let nul = Variables::from_json(serde_json::json!({ "id": ["x\u{0}"] }));
         assert!(holds_nul("{ a }", &nul));
+        assert!(holds_nul("{ session(id: \"\\U0000\") { id } }", &none));
+        assert!(!holds_nul("{ session(id: \"\\u0001\") { id } }", &none));
+        assert!(!holds_nul("{ session(id: \"\\u000\") }\\", &none));
         let plain = Variables::from_json(serde_json::json!({ "id": "x" }));
         assert!(!holds_nul("{ a }", &plain));
     }
