@@ -192,11 +192,11 @@ impl Reader {
         // list carries it.
         sql.push(") chain ORDER BY chain.descendant_id, chain.depth");
         let selected = self.projection.mask(Table::Sessions);
+        // The descendant follows the session's columns.
+        let descendant_column = self.projection.width(Table::Sessions);
         for result in self.query(sql.build()).await? {
             let row = SessionRow::from_row(&result, selected)?;
-            // The descendant follows the session's columns.
-            let descendant =
-                result.try_get_by_index::<String>(self.projection.width(Table::Sessions))?;
+            let descendant = result.try_get_by_index::<String>(descendant_column)?;
             chains
                 .entry(ZonedId::new(zone_id, &descendant))
                 .or_default()
